@@ -1,0 +1,250 @@
+import { log } from '@temporalio/activity';
+import {
+  CloudFormationClient,
+  ContinueUpdateRollbackCommand,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+  UpdateStackCommand,
+  ValidateTemplateCommand,
+  type Stack,
+  type StackEvent,
+} from '@aws-sdk/client-cloudformation';
+import { ApplicationFailure } from '@temporalio/activity';
+import { ErrorType } from '../common/errors';
+import { awsCall } from './aws-errors';
+import { pollUntil, type PollTiming } from './poll';
+import { requestToken } from './tokens';
+
+/** A stack as the workflow sees it. */
+export interface StackInfo {
+  stackName: string;
+  stackId: string;
+  status: string;
+  statusReason?: string;
+  parameters: Record<string, string>;
+  outputs: Record<string, string>;
+}
+
+/** Where a stack is and what it should be, for the CloudFormation activities. */
+export interface StackRef {
+  environment: string;
+  stackName: string;
+  region: string;
+}
+
+/** Input of create and update. */
+export interface StackChange extends StackRef {
+  templateBody: string;
+  /** Parameters the caller wants; reserved ones the template does not declare are dropped. */
+  parameters: Record<string, string>;
+  /** Parameters the caller always passes whether or not the template declares them (the user's own). */
+  requiredParameters: string[];
+  /** Stable key of this desired state; the ClientRequestToken is derived from it. */
+  requestKey: string;
+}
+
+/** What `inspectStack` found and what it means for a sync. */
+export interface StackInspection {
+  stack: StackInfo | null;
+  /** Template body or parameters differ from the desired ones. */
+  needsUpdate: boolean;
+}
+
+/** Which operation a wait follows, and so which states end it well. */
+export type StackOperation = 'create' | 'update' | 'delete' | 'rollback' | 'any';
+
+const SUCCESS: Record<StackOperation, ReadonlySet<string>> = {
+  create: new Set(['CREATE_COMPLETE']),
+  update: new Set(['UPDATE_COMPLETE']),
+  delete: new Set(['DELETE_COMPLETE']),
+  rollback: new Set(['UPDATE_ROLLBACK_COMPLETE']),
+  any: new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'DELETE_COMPLETE', 'ROLLBACK_FAILED', 'UPDATE_ROLLBACK_FAILED', 'DELETE_FAILED', 'CREATE_FAILED']),
+};
+
+function toStackInfo(stack: Stack): StackInfo {
+  return {
+    stackName: stack.StackName!,
+    stackId: stack.StackId!,
+    status: stack.StackStatus!,
+    statusReason: stack.StackStatusReason,
+    parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey!, p.ParameterValue ?? ''])),
+    outputs: Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey!, o.OutputValue ?? ''])),
+  };
+}
+
+function isMissingStack(error: unknown): boolean {
+  const err = error as { name?: string; message?: string };
+  return err?.name === 'ValidationError' && /does not exist/.test(err.message ?? '');
+}
+
+/** Reasons of the failed resources of the stack's latest operation, oldest first. */
+async function failureReasons(client: CloudFormationClient, ref: StackRef): Promise<string[]> {
+  const events: StackEvent[] = [];
+  try {
+    const page = await client.send(new DescribeStackEventsCommand({ StackName: ref.stackName }));
+    events.push(...(page.StackEvents ?? []));
+  } catch {
+    return [];
+  }
+  const reasons: string[] = [];
+  // Events come newest first; stop at the event that began the latest operation.
+  for (const event of events) {
+    const status = event.ResourceStatus ?? '';
+    if (event.LogicalResourceId === ref.stackName && /_IN_PROGRESS$/.test(status) && !/ROLLBACK|CLEANUP/.test(status)) break;
+    if (/FAILED$/.test(status) && event.ResourceStatusReason && event.LogicalResourceId !== ref.stackName) {
+      reasons.unshift(`${event.LogicalResourceId} (${event.ResourceType}) ${status}: ${event.ResourceStatusReason}`);
+    }
+  }
+  return reasons;
+}
+
+/** CloudFormation activities over one client factory. */
+export function createCloudFormationActivities(clientFor: (region: string) => CloudFormationClient, timing: PollTiming) {
+  async function describe(ref: StackRef): Promise<StackInfo | null> {
+    const client = clientFor(ref.region);
+    try {
+      const out = await client.send(new DescribeStacksCommand({ StackName: ref.stackName }));
+      const stack = out.Stacks?.[0];
+      return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? toStackInfo(stack) : null;
+    } catch (error) {
+      if (isMissingStack(error)) return null;
+      throw error;
+    }
+  }
+
+  /** Reserved parameters the template declares, plus the user's own. */
+  async function parametersFor(change: StackChange): Promise<{ ParameterKey: string; ParameterValue: string }[]> {
+    const client = clientFor(change.region);
+    const validated = await awsCall({ environment: change.environment, call: 'ValidateTemplate', target: change.stackName }, () =>
+      client.send(new ValidateTemplateCommand({ TemplateBody: change.templateBody })),
+    );
+    const declared = new Set((validated.Parameters ?? []).map((p) => p.ParameterKey!));
+    const required = new Set(change.requiredParameters);
+    return Object.entries(change.parameters)
+      .filter(([key]) => declared.has(key) || required.has(key))
+      .map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+  }
+
+  return {
+    /** The stack, or null when it does not exist. */
+    async describeStack(ref: StackRef): Promise<StackInfo | null> {
+      return awsCall({ environment: ref.environment, call: 'DescribeStacks', target: ref.stackName }, () => describe(ref));
+    },
+
+    /** The stack and whether its template or parameters differ from what is desired. */
+    async inspectStack(change: StackChange): Promise<StackInspection> {
+      const context = { environment: change.environment, call: 'DescribeStacks', target: change.stackName };
+      const stack = await awsCall(context, () => describe(change));
+      if (!stack || /_IN_PROGRESS$|ROLLBACK_COMPLETE$|FAILED$/.test(stack.status)) return { stack, needsUpdate: false };
+      const client = clientFor(change.region);
+      const template = await awsCall({ ...context, call: 'GetTemplate' }, () =>
+        client.send(new GetTemplateCommand({ StackName: change.stackName, TemplateStage: 'Original' })),
+      );
+      const wanted = await parametersFor(change);
+      // Parameters the stack holds by their template default are not compared.
+      const parametersDiffer = wanted.some((p) => stack.parameters[p.ParameterKey] !== p.ParameterValue);
+      return { stack, needsUpdate: parametersDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
+    },
+
+    /** CreateStack with a token derived from the desired state: a retry never creates twice. */
+    async createStack(change: StackChange): Promise<string> {
+      const client = clientFor(change.region);
+      const parameters = await parametersFor(change);
+      const out = await awsCall({ environment: change.environment, call: 'CreateStack', target: change.stackName }, () =>
+        client.send(
+          new CreateStackCommand({
+            StackName: change.stackName,
+            TemplateBody: change.templateBody,
+            Parameters: parameters,
+            Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+            ClientRequestToken: requestToken(`${change.requestKey}/create`),
+            Tags: [{ Key: 'cfn-gitops:environment', Value: change.environment }],
+          }),
+        ),
+      );
+      log.info('stack create requested', { stackName: change.stackName, stackId: out.StackId });
+      return out.StackId!;
+    },
+
+    /** UpdateStack; false when CloudFormation says there is nothing to update. */
+    async updateStack(change: StackChange): Promise<boolean> {
+      const client = clientFor(change.region);
+      const parameters = await parametersFor(change);
+      try {
+        await client.send(
+          new UpdateStackCommand({
+            StackName: change.stackName,
+            TemplateBody: change.templateBody,
+            Parameters: parameters,
+            Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+            ClientRequestToken: requestToken(`${change.requestKey}/update`),
+          }),
+        );
+        log.info('stack update requested', { stackName: change.stackName });
+        return true;
+      } catch (error) {
+        const err = error as { name?: string; message?: string };
+        if (err.name === 'ValidationError' && /No updates are to be performed/.test(err.message ?? '')) return false;
+        return awsCall({ environment: change.environment, call: 'UpdateStack', target: change.stackName }, () => Promise.reject(error));
+      }
+    },
+
+    /** DeleteStack with a token; deleting a stack that is gone is a no-op. */
+    async deleteStack(ref: StackRef & { requestKey: string; retainResources?: string[] }): Promise<void> {
+      const client = clientFor(ref.region);
+      await awsCall({ environment: ref.environment, call: 'DeleteStack', target: ref.stackName }, () =>
+        client.send(
+          new DeleteStackCommand({
+            StackName: ref.stackName,
+            ClientRequestToken: requestToken(`${ref.requestKey}/delete`),
+            RetainResources: ref.retainResources,
+          }),
+        ),
+      );
+      log.info('stack delete requested', { stackName: ref.stackName });
+    },
+
+    /** Gets a stack out of UPDATE_ROLLBACK_FAILED. */
+    async continueUpdateRollback(ref: StackRef & { requestKey: string }): Promise<void> {
+      const client = clientFor(ref.region);
+      await awsCall({ environment: ref.environment, call: 'ContinueUpdateRollback', target: ref.stackName }, () =>
+        client.send(new ContinueUpdateRollbackCommand({ StackName: ref.stackName, ClientRequestToken: requestToken(`${ref.requestKey}/continue-rollback`) })),
+      );
+    },
+
+    /**
+     * Waits, heartbeating, until the stack leaves its *_IN_PROGRESS state. Returns the stack
+     * (null once deleted) when it ends as the operation should; otherwise fails with
+     * StackFailed naming the resources that failed and why.
+     */
+    async waitForStack(ref: StackRef & { operation: StackOperation }): Promise<StackInfo | null> {
+      const context = { environment: ref.environment, call: 'DescribeStacks', target: ref.stackName };
+      const final = await pollUntil(timing, async () => {
+        const stack = await awsCall(context, () => describe(ref));
+        if (!stack) return { stack: null };
+        if (/_IN_PROGRESS$/.test(stack.status)) return undefined;
+        return { stack };
+      });
+      const stack = final.stack;
+      if (!stack) {
+        if (ref.operation === 'delete' || ref.operation === 'any') return null;
+        throw ApplicationFailure.create({
+          type: ErrorType.StackFailed,
+          nonRetryable: true,
+          message: `${ref.environment}: stack ${ref.stackName} does not exist`,
+        });
+      }
+      if (SUCCESS[ref.operation].has(stack.status)) return stack;
+      const reasons = await failureReasons(clientFor(ref.region), ref);
+      throw ApplicationFailure.create({
+        type: ErrorType.StackFailed,
+        nonRetryable: true,
+        message: `${ref.environment}: stack ${ref.stackName} ended in ${stack.status}${reasons.length ? `: ${reasons.join('; ')}` : stack.statusReason ? `: ${stack.statusReason}` : ''}`,
+        details: [{ stackName: ref.stackName, status: stack.status, reasons }],
+      });
+    },
+  };
+}

@@ -1,0 +1,137 @@
+import { ApplicationFailure, log } from '@temporalio/activity';
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+  StartPipelineExecutionCommand,
+  StopPipelineExecutionCommand,
+} from '@aws-sdk/client-codepipeline';
+import { ErrorType } from '../common/errors';
+import { awsCall } from './aws-errors';
+import { pollUntil, type PollTiming } from './poll';
+import { requestToken } from './tokens';
+
+/** A pipeline in a region, for the CodePipeline activities. */
+export interface PipelineRef {
+  environment: string;
+  pipelineName: string;
+  region: string;
+}
+
+/** How an execution ended. */
+export interface ExecutionOutcome {
+  executionId: string;
+  status: string;
+  /** The AppVersion variable the execution ran with, when it had one. */
+  appVersion?: string;
+}
+
+const RUNNING = new Set(['InProgress', 'Stopping']);
+
+/** CodePipeline activities over one client factory. */
+export function createCodePipelineActivities(clientFor: (region: string) => CodePipelineClient, timing: PollTiming) {
+  /** "Deploy.DeployEnvironment failed: <AWS's message>" for the failed actions of an execution. */
+  async function failedActions(ref: PipelineRef, executionId: string): Promise<string[]> {
+    try {
+      const out = await clientFor(ref.region).send(
+        new ListActionExecutionsCommand({ pipelineName: ref.pipelineName, filter: { pipelineExecutionId: executionId } }),
+      );
+      return (out.actionExecutionDetails ?? [])
+        .filter((action) => action.status === 'Failed')
+        .map((action) => {
+          const result = action.output?.executionResult;
+          const message = result?.errorDetails?.message ?? result?.externalExecutionSummary ?? 'failed';
+          return `${action.stageName}.${action.actionName} failed: ${message}`;
+        });
+    } catch {
+      return [];
+    }
+  }
+
+  return {
+    /**
+     * The execution a pipeline started by itself when it was created. Waits, heartbeating, until
+     * CodePipeline has started it; the oldest execution is the one created with the pipeline.
+     */
+    async findInitialExecution(ref: PipelineRef): Promise<string> {
+      const context = { environment: ref.environment, call: 'ListPipelineExecutions', target: ref.pipelineName };
+      return pollUntil(timing, async () => {
+        const out = await awsCall(context, () => clientFor(ref.region).send(new ListPipelineExecutionsCommand({ pipelineName: ref.pipelineName })));
+        const executions = out.pipelineExecutionSummaries ?? [];
+        return executions.length > 0 ? executions[executions.length - 1]!.pipelineExecutionId : undefined;
+      });
+    },
+
+    /** StartPipelineExecution with the version as the `AppVersion` variable and a token derived from the desired state. */
+    async startPipelineExecution(ref: PipelineRef & { appVersion: string; requestKey: string }): Promise<string> {
+      const out = await awsCall({ environment: ref.environment, call: 'StartPipelineExecution', target: ref.pipelineName }, () =>
+        clientFor(ref.region).send(
+          new StartPipelineExecutionCommand({
+            name: ref.pipelineName,
+            variables: [{ name: 'AppVersion', value: ref.appVersion }],
+            clientRequestToken: requestToken(`${ref.requestKey}/start`),
+          }),
+        ),
+      );
+      log.info('pipeline execution started', { pipelineName: ref.pipelineName, executionId: out.pipelineExecutionId, appVersion: ref.appVersion });
+      return out.pipelineExecutionId!;
+    },
+
+    /**
+     * Waits, heartbeating, for an execution to end. Succeeded returns; Failed, Stopped and
+     * Superseded fail with PipelineFailed and the failing action's message.
+     */
+    async waitForPipelineExecution(ref: PipelineRef & { executionId: string }): Promise<ExecutionOutcome> {
+      const context = { environment: ref.environment, call: 'GetPipelineExecution', target: ref.pipelineName };
+      const execution = await pollUntil(timing, async () => {
+        const out = await awsCall(context, () =>
+          clientFor(ref.region).send(new GetPipelineExecutionCommand({ pipelineName: ref.pipelineName, pipelineExecutionId: ref.executionId })),
+        );
+        const found = out.pipelineExecution!;
+        return RUNNING.has(found.status ?? '') ? undefined : found;
+      });
+      const appVersion = execution.variables?.find((v) => v.name === 'AppVersion')?.resolvedValue;
+      if (execution.status === 'Succeeded') return { executionId: ref.executionId, status: 'Succeeded', appVersion };
+      const actions = execution.status === 'Failed' ? await failedActions(ref, ref.executionId) : [];
+      const why = actions.length ? actions.join('; ') : execution.statusSummary ?? execution.status;
+      throw ApplicationFailure.create({
+        type: ErrorType.PipelineFailed,
+        nonRetryable: true,
+        message: `${ref.environment}: pipeline ${ref.pipelineName} execution ${ref.executionId} ${execution.status}: ${why}`,
+        details: [{ pipelineName: ref.pipelineName, executionId: ref.executionId, status: execution.status, actions }],
+      });
+    },
+
+    /** Stops an execution; one that already ended or is already stopping is left as it is. */
+    async stopPipelineExecution(ref: PipelineRef & { executionId: string; reason: string; abandon: boolean }): Promise<void> {
+      try {
+        await clientFor(ref.region).send(
+          new StopPipelineExecutionCommand({
+            pipelineName: ref.pipelineName,
+            pipelineExecutionId: ref.executionId,
+            reason: ref.reason,
+            abandon: ref.abandon,
+          }),
+        );
+        log.info('pipeline execution stop requested', { pipelineName: ref.pipelineName, executionId: ref.executionId });
+      } catch (error) {
+        const name = (error as { name?: string }).name;
+        if (name === 'PipelineExecutionNotStoppableException' || name === 'DuplicatedStopRequestException') return;
+        await awsCall({ environment: ref.environment, call: 'StopPipelineExecution', target: ref.pipelineName }, () => Promise.reject(error));
+      }
+    },
+
+    /** Waits for a stopped execution to come to rest, whatever its end. */
+    async waitForExecutionToSettle(ref: PipelineRef & { executionId: string }): Promise<string> {
+      const context = { environment: ref.environment, call: 'GetPipelineExecution', target: ref.pipelineName };
+      return pollUntil(timing, async () => {
+        const out = await awsCall(context, () =>
+          clientFor(ref.region).send(new GetPipelineExecutionCommand({ pipelineName: ref.pipelineName, pipelineExecutionId: ref.executionId })),
+        );
+        const status = out.pipelineExecution?.status ?? 'Unknown';
+        return RUNNING.has(status) ? undefined : status;
+      });
+    },
+  };
+}

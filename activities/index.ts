@@ -1,0 +1,46 @@
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { policyFor, type EnvironmentPolicy, type PolicySettings } from '../common/policy';
+import { createCloudFormationActivities } from './cloudformation';
+import { createCodePipelineActivities } from './codepipeline';
+import type { PollTiming } from './poll';
+import { createS3Activities } from './s3';
+
+/** AWS clients by region; the worker builds them once and reuses them. */
+export interface AwsClients {
+  cloudFormation(region: string): CloudFormationClient;
+  codePipeline(region: string): CodePipelineClient;
+  s3(region: string): S3Client;
+}
+
+/** What the activities need from the worker. */
+export interface ActivityDependencies {
+  aws: AwsClients;
+  policy: PolicySettings;
+  /** Polling of the waiting activities. */
+  timing: PollTiming;
+  /** Region when the repo names none. */
+  defaultRegion: string;
+}
+
+/**
+ * Every activity of the project, bound to its dependencies. Workflows proxy
+ * `ReturnType<typeof createActivities>`; tests hand in clients pointed at the emulator.
+ * @example const activities = createActivities({ aws, policy, timing: { minMs: 1000, maxMs: 15000 }, defaultRegion: 'us-east-1' });
+ */
+export function createActivities(deps: ActivityDependencies) {
+  return {
+    ...createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing),
+    ...createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing),
+    ...createS3Activities((region) => deps.aws.s3(region)),
+
+    /** The orchestrator's policy for an environment and the region to use. */
+    async getPolicy(input: { environment: string; repoProtected: boolean; region?: string }): Promise<EnvironmentPolicy & { region: string }> {
+      return { ...policyFor(deps.policy, input.environment, input.repoProtected), region: input.region ?? deps.defaultRegion };
+    },
+  };
+}
+
+/** The activities as workflows see them. */
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,61 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type {
+  ApprovalDecision,
+  CancelRequest,
+  DecisionResult,
+  DeployPhase,
+  DesiredState,
+  EnvironmentState,
+  SubmitResult,
+  SyncReport,
+} from './types';
+
+/**
+ * Messages of the environment workflow. They live here so that the CLI and the API server
+ * talk to workflows without importing workflow code.
+ */
+
+/** Workflow type names, for clients that start workflows by name. */
+export const WorkflowType = {
+  Environment: 'environmentWorkflow',
+  Deployment: 'deploymentWorkflow',
+  DriftSweep: 'driftSweepWorkflow',
+} as const;
+
+/** Arguments of the environment workflow: one per environment, id `cfn-gitops/<env>`. */
+export interface EnvironmentWorkflowInput {
+  environment: string;
+  /** State carried over by continue-as-new. */
+  carried?: EnvironmentState;
+}
+
+/** A new desired state; the answer says whether it was taken, is a duplicate or is stale. */
+export const submitUpdate = defineUpdate<SubmitResult, [DesiredState]>('submit');
+/** The same as {@link submitUpdate} for callers that cannot wait for an answer (signal-with-start). */
+export const desiredStateSignal = defineSignal<[DesiredState]>('desiredState');
+
+/** Approve what waits; refused when the version is not what waits or the approver wrote the commit. */
+export const approveUpdate = defineUpdate<DecisionResult, [ApprovalDecision]>('approve');
+export const approveSignal = defineSignal<[ApprovalDecision]>('approve');
+/** Reject what waits: it ends as Rejected with AWS untouched. */
+export const rejectUpdate = defineUpdate<DecisionResult, [ApprovalDecision]>('reject');
+export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
+/** Stop what runs or waits: a running pipeline execution is stopped and waited for. */
+export const cancelUpdate = defineUpdate<DecisionResult, [CancelRequest]>('cancel');
+export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+
+/** The drift sweep's finding for this environment. */
+export const syncStatusSignal = defineSignal<[SyncReport]>('syncStatus');
+/** Self-heal: deploy the desired state again (approval still applies to protected environments). */
+export const healSignal = defineSignal<[{ reason: string }]>('heal');
+
+/** A deployment child tells its environment workflow where it stands. */
+export interface DeploymentProgress {
+  number: number;
+  phase: DeployPhase;
+  pipelineExecutionId?: string;
+}
+export const deploymentProgressSignal = defineSignal<[DeploymentProgress]>('deploymentProgress');
+
+/** The environment's state: phase, desired and applied versions, approval, history, sync. */
+export const stateQuery = defineQuery<EnvironmentState>('state');

@@ -1,0 +1,88 @@
+import type { Action, RepoSettings } from './types';
+
+/** Task queue the worker polls unless CFN_GITOPS_TASK_QUEUE says otherwise. */
+export const DEFAULT_TASK_QUEUE = 'cfn-gitops';
+/** Stack name prefix unless `common/gitops.yaml` sets `stackPrefix`. */
+export const DEFAULT_STACK_PREFIX = 'cfn-gitops-';
+/** Artifact bucket unless `common/gitops.yaml` sets `artifactBucket`. */
+export const DEFAULT_ARTIFACT_BUCKET = 'cfn-gitops-artifacts';
+/** Name of an environment's config file inside its folder. */
+export const CONFIG_FILE = 'config.yaml';
+/** Folder of shared templates and repo settings. */
+export const COMMON_DIR = 'common';
+export const PIPELINE_TEMPLATE = 'common/pipeline.yaml';
+export const ENVIRONMENT_TEMPLATE = 'common/environment.yaml';
+export const REPO_SETTINGS_FILE = 'common/gitops.yaml';
+/** Workflow id of the drift sweep started by the schedule and by `cfn-gitops drift`. */
+export const DRIFT_SCHEDULE_ID = 'cfn-gitops-drift-sweep';
+
+/**
+ * Environment folder names become stack and pipeline names, so they follow CloudFormation's
+ * stack name rule (letters, digits, hyphens; a letter first).
+ */
+export const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
+
+/**
+ * The environment workflow's id: Temporal's id uniqueness makes it the environment's lock.
+ * @example environmentWorkflowId('prod') // 'cfn-gitops/prod'
+ */
+export function environmentWorkflowId(environment: string): string {
+  return `cfn-gitops/${environment}`;
+}
+
+/** The environment a workflow id belongs to, or undefined for other ids. */
+export function environmentFromWorkflowId(workflowId: string): string | undefined {
+  const match = /^cfn-gitops\/([^/]+)$/.exec(workflowId);
+  return match?.[1];
+}
+
+/**
+ * One deployment's child workflow id; stable for a desired state, so a retried start cannot
+ * run it twice.
+ * @example deploymentWorkflowId('prod', 'sync', 'abc1234def', 3) // 'cfn-gitops/prod/3-sync-abc1234def'
+ */
+export function deploymentWorkflowId(environment: string, action: Action, commit: string, number: number): string {
+  return `cfn-gitops/${environment}/${number}-${action}-${commit.slice(0, 12)}`;
+}
+
+/** Stack that holds the environment's CodePipeline. */
+export function pipelineStackName(settings: Pick<RepoSettings, 'stackPrefix'>, environment: string): string {
+  return `${settings.stackPrefix}${environment}-pipeline`;
+}
+
+/** Stack the pipeline deploys from `common/environment.yaml`. */
+export function environmentStackName(settings: Pick<RepoSettings, 'stackPrefix'>, environment: string): string {
+  return `${settings.stackPrefix}${environment}`;
+}
+
+/** The CodePipeline's name. */
+export function pipelineName(settings: Pick<RepoSettings, 'stackPrefix'>, environment: string): string {
+  return `${settings.stackPrefix}${environment}`;
+}
+
+/** S3 key of the zipped environment template the pipeline's Source stage reads. */
+export function sourceObjectKey(environment: string): string {
+  return `cfn-gitops/${environment}/source.zip`;
+}
+
+/** The environment a stack name belongs to under a prefix, or undefined. */
+export function environmentFromStackName(prefix: string, stackName: string): string | undefined {
+  if (!stackName.startsWith(prefix)) return undefined;
+  const rest = stackName.slice(prefix.length).replace(/-pipeline$/, '');
+  return ENVIRONMENT_NAME_PATTERN.test(rest) ? rest : undefined;
+}
+
+/** First 7 characters of a SHA, as git shows it. */
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+/**
+ * The one-line summary the Temporal UI shows for a deployment.
+ * @example deploymentSummary('prod', 'sync', '1.4.2', 'abc1234ef') // 'prod ← app 1.4.2 (abc1234)'
+ */
+export function deploymentSummary(environment: string, action: Action, appVersion: string | undefined, commit: string): string {
+  return action === 'delete'
+    ? `${environment} ✕ delete (${shortSha(commit)})`
+    : `${environment} ← app ${appVersion ?? '?'} (${shortSha(commit)})`;
+}

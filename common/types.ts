@@ -1,0 +1,218 @@
+/**
+ * Plain data shared by the starter, the workflows, the activities and the server.
+ * Enums are const objects so that they survive JSON and the workflow sandbox unchanged.
+ */
+
+/** What a push asks of one environment. */
+export const Action = { Sync: 'sync', Delete: 'delete' } as const;
+export type Action = (typeof Action)[keyof typeof Action];
+
+/** Where a deployment stands; the `DeployPhase` search attribute holds one of these. */
+export const DeployPhase = {
+  Idle: 'Idle',
+  Queued: 'Queued',
+  WaitingForApproval: 'WaitingForApproval',
+  PublishingSource: 'PublishingSource',
+  CreatingPipeline: 'CreatingPipeline',
+  UpdatingPipeline: 'UpdatingPipeline',
+  StartingPipeline: 'StartingPipeline',
+  RunningPipeline: 'RunningPipeline',
+  StoppingPipeline: 'StoppingPipeline',
+  DeletingEnvironment: 'DeletingEnvironment',
+  DeletingPipeline: 'DeletingPipeline',
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Cancelled: 'Cancelled',
+  Rejected: 'Rejected',
+  Expired: 'Expired',
+  Deleted: 'Deleted',
+} as const;
+export type DeployPhase = (typeof DeployPhase)[keyof typeof DeployPhase];
+
+/** Is what runs in AWS what git says? The `SyncStatus` search attribute holds one of these. */
+export const SyncStatus = {
+  Synced: 'Synced',
+  OutOfSync: 'OutOfSync',
+  Drifted: 'Drifted',
+  Missing: 'Missing',
+  Orphaned: 'Orphaned',
+  Progressing: 'Progressing',
+  Unknown: 'Unknown',
+} as const;
+export type SyncStatus = (typeof SyncStatus)[keyof typeof SyncStatus];
+
+/** How a desired state ended. */
+export const DeploymentResult = {
+  Succeeded: 'Succeeded',
+  Failed: 'Failed',
+  Cancelled: 'Cancelled',
+  Rejected: 'Rejected',
+  Expired: 'Expired',
+  Superseded: 'Superseded',
+} as const;
+export type DeploymentResult = (typeof DeploymentResult)[keyof typeof DeploymentResult];
+
+/** The environment workflow's answer to a submitted desired state. */
+export const SubmitOutcome = {
+  /** Taken: it runs now or next. */
+  Accepted: 'accepted',
+  /** The same commit and action is already applied, running or pending: nothing to do. */
+  Duplicate: 'duplicate',
+  /** Older than what is applied or pending (by ancestry on main): ignored. */
+  Stale: 'stale',
+} as const;
+export type SubmitOutcome = (typeof SubmitOutcome)[keyof typeof SubmitOutcome];
+
+/** Repository-wide settings from `common/gitops.yaml`, with defaults filled in. */
+export interface RepoSettings {
+  /** Prefix of every stack and pipeline name, e.g. `cfn-gitops-`. */
+  stackPrefix: string;
+  /** Region the stacks live in; the worker's AWS_REGION when absent. */
+  region?: string;
+  /** S3 bucket that holds pipeline artifacts and the zipped environment template. */
+  artifactBucket: string;
+  /** Environments the repo protects in addition to the orchestrator's own list. */
+  protectedEnvironments: string[];
+}
+
+/** A commit on main, as the starter read it from git. */
+export interface CommitInfo {
+  /** Full SHA. */
+  sha: string;
+  /**
+   * Number of commits reachable from this one (`git rev-list --count`). Along main a descendant
+   * always counts more than its ancestor, so the workflow can refuse going back without git.
+   */
+  generation: number;
+  author: { name: string; email: string };
+  message: string;
+  /** ISO-8601 commit time. */
+  date: string;
+}
+
+/** An environment's config file, validated. */
+export interface EnvironmentConfig {
+  /** The application version to deploy: image tag, S3 key or version label. */
+  appVersion: string;
+  /** Where the artifact lives, for people and templates; passed as parameters when the template declares them. */
+  artifact?: { bucket?: string; key?: string; image?: string };
+  /** Parameters of `common/pipeline.yaml` (forwarded by it to the environment stack). */
+  parameters: Record<string, string>;
+  /** Extra protection: true asks for approval even where the orchestrator does not. */
+  protected?: boolean;
+  /** Free-form description shown in status and the dashboard. */
+  description?: string;
+}
+
+/** Everything a workflow needs to bring one environment to what one commit says. */
+export interface DesiredState {
+  environment: string;
+  action: Action;
+  commit: CommitInfo;
+  /** Why the plan chose this action: "added", "config changed", "common/ changed", "removed", … */
+  reason: string;
+  settings: RepoSettings;
+  /** Sync only: the validated config. */
+  config?: EnvironmentConfig;
+  /** Sync only: template bodies from `common/`, so the worker needs no git checkout. */
+  templates?: { pipeline: string; environment: string };
+  /** The repo asks for an approval gate (it can add protection, never remove it). */
+  repoProtected: boolean;
+  /** Set by drift self-heal: deploy again even though this commit was applied. */
+  redeploy?: boolean;
+}
+
+/** What the environment workflow answers to a submitted desired state. */
+export interface SubmitResult {
+  outcome: SubmitOutcome;
+  message: string;
+}
+
+/** A decision on a pending approval. */
+export interface ApprovalDecision {
+  /** Person deciding; recorded in history and result. */
+  by: string;
+  /** The app version or commit (prefix of at least 7) the decision is about; refused if it is not what waits. */
+  version?: string;
+  comment?: string;
+}
+
+/** A request to stop what the environment is doing. */
+export interface CancelRequest {
+  by?: string;
+  reason?: string;
+}
+
+/** The answer to approve, reject and cancel. */
+export interface DecisionResult {
+  environment: string;
+  accepted: boolean;
+  message: string;
+}
+
+/** One desired state's record in the environment's history. */
+export interface DeploymentRecord {
+  /** Number of the deployment in this environment, counting from 1. */
+  number: number;
+  action: Action;
+  commit: string;
+  appVersion?: string;
+  requestedAt: string;
+  startedAt?: string;
+  endedAt?: string;
+  result?: DeploymentResult;
+  /** The failing call and AWS's reason, or why it was superseded, cancelled, … */
+  message?: string;
+  approvedBy?: string;
+  approvalComment?: string;
+  pipelineExecutionId?: string;
+  workflowId?: string;
+}
+
+/** What waits for a person. */
+export interface PendingApproval {
+  environment: string;
+  commit: CommitInfo;
+  currentVersion?: string;
+  newVersion?: string;
+  action: Action;
+  requestedAt: string;
+  expiresAt: string;
+  /** The change set summary when the pipeline stack would change. */
+  pipelineChanges?: string[];
+}
+
+/** The drift sweep's finding for one environment. */
+export interface SyncReport {
+  status: SyncStatus;
+  checkedAt: string;
+  /** Version in git main, as the workflow last received it. */
+  desiredVersion?: string;
+  /** `AppVersion` parameter of the environment stack in AWS. */
+  deployedVersion?: string;
+  /** Each drifted resource: `Logical (Type): property changed` or `deleted`. */
+  drifted: string[];
+  /** Why the status is Unknown, or a short explanation of the others. */
+  message?: string;
+}
+
+/** The environment workflow's state, as its query returns it. */
+export interface EnvironmentState {
+  environment: string;
+  phase: DeployPhase;
+  /** Deployments numbered so far; the next one is `deploymentCount + 1`. */
+  deploymentCount: number;
+  /** Distinct versions that deployed successfully, most recent first (for rollback). */
+  successfulVersions: { appVersion: string; commit: string; at: string }[];
+  desired?: { commit: string; generation: number; appVersion?: string; action: Action };
+  applied?: { commit: string; generation: number; appVersion?: string; at: string };
+  deployedVersion?: string;
+  current?: DeploymentRecord;
+  pending?: DeploymentRecord;
+  approval?: PendingApproval;
+  lastResult?: DeploymentRecord;
+  lastSuccessful?: DeploymentRecord;
+  /** Most recent first, bounded. */
+  history: DeploymentRecord[];
+  sync?: SyncReport;
+}

@@ -1,0 +1,225 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  proxyActivities,
+  type RetryPolicy,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { StackChange, StackInfo } from '../activities/cloudformation';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import { deploymentProgressSignal } from '../common/messages';
+import { environmentStackName, pipelineName, pipelineStackName } from '../common/names';
+import { DEPLOY_PHASE } from '../common/search-attributes';
+import { Action, DeployPhase, type DesiredState } from '../common/types';
+
+/** Arguments of one deployment, started by the environment workflow as its child. */
+export interface DeploymentInput {
+  desired: DesiredState;
+  /** The deployment's number in its environment. */
+  number: number;
+  region: string;
+  /** The environment workflow to report progress to. */
+  parentWorkflowId: string;
+}
+
+/** What a successful deployment leaves behind. */
+export interface DeploymentOutcome {
+  pipelineExecutionId?: string;
+  /** `AppVersion` of the environment stack afterwards; undefined after a delete. */
+  deployedVersion?: string;
+  message: string;
+}
+
+const retry: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '30s',
+  maximumAttempts: 12,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
+/** Single AWS calls. */
+const aws = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
+/** Waits: long, heartbeating, resumed from their last heartbeat after a worker crash. */
+const waits = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute', retry: { ...retry, maximumAttempts: 50 } });
+
+/** Attempts to get a stack out of a stuck state before giving up. */
+const MAX_RECOVERIES = 3;
+
+/**
+ * One deployment: brings an environment's stacks and pipeline to one desired state and waits
+ * for the outcome. Its id is stable for the desired state, so a retried start runs it once.
+ * Failures carry the environment, the AWS call and AWS's reason; cancellation stops a running
+ * pipeline execution and waits for it before it is rethrown.
+ */
+export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentOutcome> {
+  const { desired } = input;
+  const progress = new Progress(input);
+  return desired.action === Action.Delete ? deleteEnvironment(input, progress) : syncEnvironment(input, progress);
+}
+
+class Progress {
+  pipelineExecutionId?: string;
+  constructor(private readonly input: DeploymentInput) {}
+
+  async to(phase: DeployPhase, detail?: string): Promise<void> {
+    const { desired, number } = this.input;
+    log.info('deployment phase', { environment: desired.environment, phase, detail });
+    upsertSearchAttributes([{ key: DEPLOY_PHASE, value: phase }]);
+    setCurrentDetails(
+      [`**${phase}**${detail ? ` ${detail}` : ''}`, `commit ${desired.commit.sha.slice(0, 7)}: ${desired.commit.message.split('\n')[0]}`]
+        .concat(this.pipelineExecutionId ? [`pipeline execution \`${this.pipelineExecutionId}\``] : [])
+        .join('\n\n'),
+    );
+    try {
+      await getExternalWorkflowHandle(this.input.parentWorkflowId).signal(deploymentProgressSignal, {
+        number,
+        phase,
+        pipelineExecutionId: this.pipelineExecutionId,
+      });
+    } catch (error) {
+      // Progress is informative: a parent that is gone must not fail the deployment.
+      if (isCancellation(error)) throw error;
+      log.warn('progress signal not delivered', { error: String(error) });
+    }
+  }
+}
+
+function stackChange(input: DeploymentInput, key: string): StackChange {
+  const { desired, region } = input;
+  const { environment, settings, config, templates } = desired;
+  const parameters: Record<string, string> = {
+    EnvironmentName: environment,
+    PipelineName: pipelineName(settings, environment),
+    EnvironmentStackName: environmentStackName(settings, environment),
+    AppVersion: config!.appVersion,
+    ArtifactBucket: settings.artifactBucket,
+    ...(config!.artifact?.bucket ? { ArtifactSourceBucket: config!.artifact.bucket } : {}),
+    ...(config!.artifact?.key ? { ArtifactKey: config!.artifact.key } : {}),
+    ...(config!.artifact?.image ? { ArtifactImage: config!.artifact.image } : {}),
+    ...config!.parameters,
+  };
+  return {
+    environment,
+    region,
+    stackName: pipelineStackName(settings, environment),
+    templateBody: templates!.pipeline,
+    parameters,
+    requiredParameters: Object.keys(config!.parameters),
+    requestKey: `${workflowInfo().workflowId}/${key}`,
+  };
+}
+
+async function syncEnvironment(input: DeploymentInput, progress: Progress): Promise<DeploymentOutcome> {
+  const { desired, region } = input;
+  const { environment, settings } = desired;
+  const appVersion = desired.config!.appVersion;
+  const name = pipelineName(settings, environment);
+
+  await progress.to(DeployPhase.PublishingSource);
+  await aws.publishSource({ environment, region, bucket: settings.artifactBucket, environmentTemplate: desired.templates!.environment });
+
+  let change = stackChange(input, 'pipeline');
+  let inspection = await aws.inspectStack(change);
+  for (let recovery = 1; inspection.stack && recovery <= MAX_RECOVERIES; recovery++) {
+    const stack: StackInfo = inspection.stack;
+    if (/_IN_PROGRESS$/.test(stack.status)) {
+      // Someone else's operation: wait for it, then look again.
+      await progress.to(DeployPhase.UpdatingPipeline, `waiting for ${stack.status}`);
+      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'any' });
+    } else if (stack.status === 'ROLLBACK_COMPLETE' || stack.status === 'ROLLBACK_FAILED') {
+      // A failed create leaves a stack that can only be deleted; delete it and create it again.
+      await progress.to(DeployPhase.CreatingPipeline, `deleting ${stack.status} stack first`);
+      await aws.deleteStack({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
+      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'delete' });
+      change = stackChange(input, `pipeline-recreate-${recovery}`);
+    } else if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
+      await progress.to(DeployPhase.UpdatingPipeline, 'continuing the failed rollback');
+      await aws.continueUpdateRollback({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
+      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'rollback' });
+    } else {
+      break;
+    }
+    inspection = await aws.inspectStack(change);
+  }
+
+  let executionId: string;
+  if (!inspection.stack) {
+    await progress.to(DeployPhase.CreatingPipeline);
+    await aws.createStack(change);
+    await waits.waitForStack({ environment, region, stackName: change.stackName, operation: 'create' });
+    // A new pipeline runs once by itself, with the version as its variable's default.
+    executionId = await waits.findInitialExecution({ environment, region, pipelineName: name });
+  } else {
+    if (/_IN_PROGRESS$|FAILED$|ROLLBACK_COMPLETE$/.test(inspection.stack.status) && inspection.stack.status !== 'UPDATE_ROLLBACK_COMPLETE') {
+      throw ApplicationFailure.create({
+        type: 'StackFailed',
+        nonRetryable: true,
+        message: `${environment}: pipeline stack ${change.stackName} stays in ${inspection.stack.status} after ${MAX_RECOVERIES} recoveries; fix it in CloudFormation and push again`,
+      });
+    }
+    if (inspection.needsUpdate) {
+      await progress.to(DeployPhase.UpdatingPipeline);
+      if (await aws.updateStack(change)) {
+        await waits.waitForStack({ environment, region, stackName: change.stackName, operation: 'update' });
+      }
+    }
+    await progress.to(DeployPhase.StartingPipeline);
+    executionId = await aws.startPipelineExecution({ environment, region, pipelineName: name, appVersion, requestKey: change.requestKey });
+  }
+
+  progress.pipelineExecutionId = executionId;
+  await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
+  try {
+    await waits.waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
+  } catch (error) {
+    if (isCancellation(error)) {
+      await CancellationScope.nonCancellable(async () => {
+        await progress.to(DeployPhase.StoppingPipeline);
+        await aws.stopPipelineExecution({ environment, region, pipelineName: name, executionId, reason: 'cancelled in cfn-gitops', abandon: false });
+        await waits.waitForExecutionToSettle({ environment, region, pipelineName: name, executionId });
+      });
+    }
+    throw error;
+  }
+  const stack = await aws.describeStack({ environment, region, stackName: environmentStackName(settings, environment) });
+  const deployedVersion = stack?.parameters.AppVersion;
+  await progress.to(DeployPhase.Succeeded, `app ${deployedVersion ?? appVersion}`);
+  return { pipelineExecutionId: executionId, deployedVersion, message: `${environment}: app ${appVersion} deployed by execution ${executionId}` };
+}
+
+async function deleteEnvironment(input: DeploymentInput, progress: Progress): Promise<DeploymentOutcome> {
+  const { desired, region } = input;
+  const { environment, settings } = desired;
+  const requestKey = workflowInfo().workflowId;
+  const stacks: [DeployPhase, string][] = [
+    [DeployPhase.DeletingEnvironment, environmentStackName(settings, environment)],
+    [DeployPhase.DeletingPipeline, pipelineStackName(settings, environment)],
+  ];
+  for (const [phase, stackName] of stacks) {
+    await progress.to(phase, stackName);
+    await deleteStackPatiently({ environment, region, stackName, requestKey: `${requestKey}/${stackName}` });
+  }
+  await progress.to(DeployPhase.Deleted);
+  return { message: `${environment}: environment and pipeline stacks deleted` };
+}
+
+/** DELETE_FAILED is often transient (a dependency still draining): try again before reporting. */
+async function deleteStackPatiently(ref: { environment: string; region: string; stackName: string; requestKey: string }): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await aws.deleteStack({ ...ref, requestKey: `${ref.requestKey}/${attempt}` });
+    try {
+      await waits.waitForStack({ ...ref, operation: 'delete' });
+      return;
+    } catch (error) {
+      if (attempt >= MAX_RECOVERIES || isCancellation(error)) throw error;
+      log.warn('stack delete failed; trying again', { stackName: ref.stackName, attempt });
+    }
+  }
+}

@@ -1,0 +1,285 @@
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, SyncStatus } from '../common/types';
+import type {
+  ApprovalDecision,
+  DeploymentRecord,
+  DesiredState,
+  EnvironmentState,
+  PendingApproval,
+  SubmitResult,
+  SyncReport,
+} from '../common/types';
+import type { EnvironmentPolicy } from '../common/policy';
+
+/** Records kept in the workflow's state; older ones remain in the Temporal history. */
+const HISTORY_LIMIT = 20;
+const VERSIONS_LIMIT = 10;
+
+/** A request on its way: the full desired state and its record. */
+export interface Work {
+  request: DesiredState;
+  record: DeploymentRecord;
+}
+
+/**
+ * The environment's rules, free of Temporal: latest desired state wins, no going back,
+ * delete wins, one operation at a time, approvals. The workflow feeds it messages and time
+ * and carries out what it decides.
+ */
+export class EnvironmentController {
+  private state: EnvironmentState;
+  /** What runs now (approval wait included). */
+  current?: Work;
+  /** What runs next: at most one, the newest. */
+  pending?: Work;
+  /** Set while an approval waits; the decision ends the wait. */
+  approvalPolicy?: EnvironmentPolicy;
+  decision?: { kind: 'approve' | 'reject' | 'cancel'; by?: string; comment?: string };
+  /** The last refused signal, shown in the current details. */
+  ignoredMessage?: string;
+  /** A cancel for the running deployment. */
+  cancelRequested?: { by?: string; reason?: string };
+
+  constructor(environment: string, carried?: EnvironmentState, carriedPending?: DesiredState) {
+    this.state = carried ?? { environment, phase: DeployPhase.Idle, deploymentCount: 0, successfulVersions: [], history: [] };
+    if (carriedPending) this.submit(carriedPending, new Date(this.state.history[0]?.requestedAt ?? 0));
+  }
+
+  get environment(): string {
+    return this.state.environment;
+  }
+
+  get phase(): DeployPhase {
+    return this.state.phase;
+  }
+
+  /** The newest request for the environment, accepted or running. */
+  private latest(): DesiredState | Work['request'] | undefined {
+    return this.pending?.request ?? this.current?.request;
+  }
+
+  /** Throws when a desired state cannot be for this environment at all (Update validator). */
+  validateSubmit(desired: DesiredState): void {
+    if (!desired || desired.environment !== this.state.environment) {
+      throw new Error(`desired state is for environment "${desired?.environment}", this workflow is "${this.state.environment}"`);
+    }
+    if (desired.action !== Action.Sync && desired.action !== Action.Delete) throw new Error(`unknown action "${String(desired.action)}"`);
+    if (desired.action === Action.Sync && (!desired.config || !desired.templates)) throw new Error('a sync needs config and templates');
+    if (!desired.commit?.sha || typeof desired.commit.generation !== 'number') throw new Error('a desired state needs commit.sha and commit.generation');
+  }
+
+  /**
+   * Takes a desired state: accepted (runs now or next, replacing an older pending one),
+   * duplicate (same commit and action already applied, running or pending) or stale (older
+   * than the newest one taken).
+   */
+  submit(desired: DesiredState, now: Date): SubmitResult {
+    const newest = this.newestGeneration();
+    const same = (w?: { commit: string; action: Action }) => w && w.commit === desired.commit.sha && w.action === desired.action;
+    if (!desired.redeploy) {
+      if (same(this.pending?.record) || same(this.current?.record)) {
+        return { outcome: SubmitOutcome.Duplicate, message: `${desired.action} of ${short(desired.commit.sha)} is already ${same(this.current?.record) ? 'running' : 'queued'}` };
+      }
+      const last = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
+      if (last && (last.result === DeploymentResult.Succeeded || last.result === DeploymentResult.Superseded || last.result === undefined)) {
+        return { outcome: SubmitOutcome.Duplicate, message: `${desired.action} of ${short(desired.commit.sha)} was already handled (${last.result ?? 'in progress'})` };
+      }
+    }
+    if (newest !== undefined && desired.commit.generation < newest) {
+      return {
+        outcome: SubmitOutcome.Stale,
+        message: `commit ${short(desired.commit.sha)} is older than ${short(this.newestCommit()!)} already taken for ${this.environment}; ignored`,
+      };
+    }
+    const record: DeploymentRecord = {
+      number: 0,
+      action: desired.action,
+      commit: desired.commit.sha,
+      appVersion: desired.config?.appVersion,
+      requestedAt: now.toISOString(),
+    };
+    if (this.pending) this.finish(this.pending.record, DeploymentResult.Superseded, `superseded by ${short(desired.commit.sha)} before it started`, now);
+    this.pending = { request: desired, record };
+    this.state.desired = { commit: desired.commit.sha, generation: desired.commit.generation, appVersion: desired.config?.appVersion, action: desired.action };
+    if (this.state.sync?.status !== SyncStatus.Orphaned) this.state.sync = { ...(this.state.sync ?? { drifted: [], checkedAt: now.toISOString() }), status: SyncStatus.Progressing };
+    const retry = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
+    return {
+      outcome: SubmitOutcome.Accepted,
+      message: `${desired.action} of ${short(desired.commit.sha)} ${this.current ? 'queued behind the running deployment' : 'accepted'}${retry ? ` (again after ${retry.result})` : ''}`,
+    };
+  }
+
+  private newestGeneration(): number | undefined {
+    const gens = [this.pending?.request.commit.generation, this.current?.request.commit.generation, this.state.desired?.generation, this.state.applied?.generation];
+    const known = gens.filter((g): g is number => typeof g === 'number');
+    return known.length ? Math.max(...known) : undefined;
+  }
+
+  private newestCommit(): string | undefined {
+    return this.latest()?.commit.sha ?? this.state.desired?.commit ?? this.state.applied?.commit;
+  }
+
+  /** Is there a request waiting to run? */
+  hasWork(): boolean {
+    return this.pending !== undefined;
+  }
+
+  /** Does a delete wait behind what runs (delete wins: the running sync is cancelled)? */
+  deletePending(): boolean {
+    return this.pending?.request.action === Action.Delete && this.current?.request.action === Action.Sync;
+  }
+
+  /** Moves the pending request to current and numbers it. */
+  startNext(now: Date): Work {
+    const work = this.pending!;
+    this.pending = undefined;
+    this.state.deploymentCount += 1;
+    work.record.number = this.state.deploymentCount;
+    work.record.startedAt = now.toISOString();
+    this.current = work;
+    this.decision = undefined;
+    this.cancelRequested = undefined;
+    this.state.history.unshift(work.record);
+    this.state.history.length = Math.min(this.state.history.length, HISTORY_LIMIT);
+    return work;
+  }
+
+  setPhase(phase: DeployPhase): void {
+    this.state.phase = phase;
+  }
+
+  setExecution(executionId: string | undefined): void {
+    if (this.current && executionId) this.current.record.pipelineExecutionId = executionId;
+  }
+
+  /** Opens the approval gate for the current request. */
+  openApproval(policy: EnvironmentPolicy, now: Date, pipelineChanges?: string[]): PendingApproval {
+    const { request } = this.current!;
+    this.approvalPolicy = policy;
+    this.decision = undefined;
+    this.state.approval = {
+      environment: this.environment,
+      commit: request.commit,
+      action: request.action,
+      currentVersion: this.state.deployedVersion ?? this.state.applied?.appVersion,
+      newVersion: request.config?.appVersion,
+      requestedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + policy.approvalWindowMs).toISOString(),
+      pipelineChanges,
+    };
+    this.state.phase = DeployPhase.WaitingForApproval;
+    return this.state.approval;
+  }
+
+  closeApproval(): void {
+    this.state.approval = undefined;
+    this.approvalPolicy = undefined;
+  }
+
+  /** Throws the reason an approve or reject would be refused (Update validator and signal check). */
+  validateDecision(kind: 'approve' | 'reject', decision: ApprovalDecision): void {
+    const approval = this.state.approval;
+    if (!approval) throw new Error(`nothing waits for approval in ${this.environment}`);
+    if (!decision || typeof decision.by !== 'string' || decision.by.trim() === '') throw new Error(`${kind} needs "by": the name of the person deciding`);
+    if (decision.version !== undefined) {
+      const matchesVersion = decision.version === approval.newVersion;
+      const matchesCommit = decision.version.length >= 7 && approval.commit.sha.startsWith(decision.version);
+      if (!matchesVersion && !matchesCommit) {
+        throw new Error(`${this.environment} waits for approval of app ${approval.newVersion ?? '-'} (${short(approval.commit.sha)}), not ${decision.version}`);
+      }
+    }
+    if (kind === 'approve' && !this.approvalPolicy?.allowSelfApproval) {
+      const by = decision.by.trim().toLowerCase();
+      const author = approval.commit.author;
+      if (by === author.name.toLowerCase() || by === author.email.toLowerCase()) {
+        throw new Error(`${decision.by} wrote commit ${short(approval.commit.sha)} and may not approve it; ask someone else`);
+      }
+    }
+  }
+
+  decide(kind: 'approve' | 'reject', decision: ApprovalDecision): void {
+    this.decision = { kind, by: decision.by, comment: decision.comment };
+    if (kind === 'approve' && this.current) {
+      this.current.record.approvedBy = decision.by;
+      this.current.record.approvalComment = decision.comment;
+    }
+  }
+
+  /** Throws when there is nothing to cancel. */
+  validateCancel(): void {
+    if (!this.current) throw new Error(`nothing runs or waits in ${this.environment}`);
+  }
+
+  cancel(by?: string, reason?: string): void {
+    if (this.state.approval) this.decision = { kind: 'cancel', by, comment: reason };
+    this.cancelRequested = { by, reason };
+  }
+
+  /** Ends a record with its result. */
+  finish(record: DeploymentRecord, result: DeploymentResult, message: string, now: Date): void {
+    record.result = result;
+    record.message = message;
+    record.endedAt = now.toISOString();
+    if (!this.state.history.includes(record)) {
+      this.state.history.unshift(record);
+      this.state.history.length = Math.min(this.state.history.length, HISTORY_LIMIT);
+    }
+    if (record.number > 0) this.state.lastResult = record;
+  }
+
+  /** Ends the current request; on success it becomes what is applied. */
+  finishCurrent(result: DeploymentResult, message: string, now: Date, deployedVersion?: string): void {
+    const work = this.current!;
+    this.finish(work.record, result, message, now);
+    this.current = undefined;
+    this.closeApproval();
+    const { request } = work;
+    if (result === DeploymentResult.Succeeded) {
+      this.state.lastSuccessful = work.record;
+      if (request.action === Action.Delete) {
+        this.state.applied = undefined;
+        this.state.deployedVersion = undefined;
+        this.state.phase = DeployPhase.Deleted;
+        this.state.sync = undefined;
+        return;
+      }
+      this.state.applied = { commit: request.commit.sha, generation: request.commit.generation, appVersion: request.config?.appVersion, at: now.toISOString() };
+      this.state.deployedVersion = deployedVersion ?? request.config?.appVersion;
+      const version = { appVersion: this.state.deployedVersion!, commit: request.commit.sha, at: now.toISOString() };
+      this.state.successfulVersions = [version, ...this.state.successfulVersions.filter((v) => v.appVersion !== version.appVersion)].slice(0, VERSIONS_LIMIT);
+      this.state.sync = { status: SyncStatus.Synced, checkedAt: now.toISOString(), desiredVersion: request.config?.appVersion, deployedVersion: this.state.deployedVersion, drifted: [], message: 'deployed' };
+    } else if (this.state.sync?.status === SyncStatus.Progressing) {
+      this.state.sync = { ...this.state.sync, status: SyncStatus.OutOfSync, message: `last deployment ${result}` };
+    }
+    this.state.phase = this.pending ? DeployPhase.Queued : ({ Succeeded: DeployPhase.Idle, Failed: DeployPhase.Failed, Cancelled: DeployPhase.Cancelled, Rejected: DeployPhase.Rejected, Expired: DeployPhase.Expired, Superseded: DeployPhase.Idle } as const)[result];
+  }
+
+  /** A drift sweep's finding; a running deployment keeps its Progressing status. */
+  recordSync(report: SyncReport): void {
+    this.state.sync = this.current ? { ...report, status: SyncStatus.Progressing } : report;
+    if (report.deployedVersion !== undefined && !this.current) this.state.deployedVersion = report.deployedVersion;
+  }
+
+  /** The desired state to deploy again for self-heal, if the environment is idle and has one. */
+  lastDesired(): DesiredState | undefined {
+    return this.lastRequest;
+  }
+  /** The last sync request taken, kept for self-heal. */
+  lastRequest?: DesiredState;
+
+  getState(): EnvironmentState {
+    return {
+      ...this.state,
+      current: this.current?.record,
+      pending: this.pending?.record,
+    };
+  }
+
+  /** The pending request's full desired state, carried across continue-as-new. */
+  pendingRequest(): DesiredState | undefined {
+    return this.pending?.request;
+  }
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}

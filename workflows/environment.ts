@@ -1,0 +1,277 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowCancellationType,
+  condition,
+  continueAsNew,
+  executeChild,
+  isCancellation,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../activities';
+import {
+  approveSignal,
+  approveUpdate,
+  cancelSignal,
+  cancelUpdate,
+  deploymentProgressSignal,
+  desiredStateSignal,
+  healSignal,
+  rejectSignal,
+  rejectUpdate,
+  stateQuery,
+  submitUpdate,
+  syncStatusSignal,
+  type EnvironmentWorkflowInput,
+} from '../common/messages';
+import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/names';
+import type { EnvironmentPolicy } from '../common/policy';
+import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
+import { Action, DeployPhase, DeploymentResult, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
+import { deploymentWorkflow, type DeploymentOutcome } from './deployment';
+import { EnvironmentController, type Work } from './environment-state';
+
+const { getPolicy } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
+
+/** How long a deleted environment's workflow waits for its folder to come back before it ends. */
+const DELETED_RETENTION = '7 days';
+/** Continue as new when idle past this many history events. */
+const HISTORY_EVENTS_LIMIT = 2_000;
+
+/**
+ * One long-lived workflow per environment, id `cfn-gitops/<env>`: Temporal's id uniqueness is
+ * the environment's lock. It takes desired states (Update `submit` or signal `desiredState`),
+ * keeps the newest, gates protected environments on approval and runs each deployment as a
+ * child workflow, one at a time. Its state and rules live in {@link EnvironmentController}.
+ */
+export async function environmentWorkflow(input: EnvironmentWorkflowInput & { carriedPending?: DesiredState; carriedLastRequest?: DesiredState }): Promise<EnvironmentState> {
+  const env = new EnvironmentController(input.environment, input.carried, input.carriedPending);
+  env.lastRequest = input.carriedLastRequest;
+  const now = () => new Date();
+
+  const take = (desired: DesiredState) => {
+    const result = env.submit(desired, now());
+    log.info('desired state', { environment: env.environment, commit: desired.commit.sha, action: desired.action, outcome: result.outcome, message: result.message });
+    if (result.outcome === 'accepted' && env.phase === DeployPhase.WaitingForApproval) {
+      log.info('the request waiting for approval is replaced', { environment: env.environment, by: desired.commit.sha });
+    }
+    publish(env);
+    return result;
+  };
+  setHandler(submitUpdate, take, { validator: (desired) => env.validateSubmit(desired) });
+  setHandler(desiredStateSignal, (desired) => {
+    try {
+      env.validateSubmit(desired);
+      take(desired);
+    } catch (error) {
+      log.warn('desired state ignored', { reason: String(error) });
+    }
+  });
+
+  const decide = (kind: 'approve' | 'reject') => (decision: ApprovalDecision): DecisionResult => {
+    env.decide(kind, decision);
+    log.info(`${kind}d`, { environment: env.environment, by: decision.by, comment: decision.comment });
+    return { environment: env.environment, accepted: true, message: `${kind === 'approve' ? 'approved' : 'rejected'} by ${decision.by}` };
+  };
+  const checkedSignal = (kind: 'approve' | 'reject') => (decision: ApprovalDecision) => {
+    try {
+      env.validateDecision(kind, decision);
+      decide(kind)(decision);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn(`${kind} signal ignored`, { reason });
+      env.ignoredMessage = `${kind} by ${decision?.by ?? '?'} ignored: ${reason}`;
+      publish(env);
+    }
+  };
+  setHandler(approveUpdate, decide('approve'), { validator: (d) => env.validateDecision('approve', d) });
+  setHandler(rejectUpdate, decide('reject'), { validator: (d) => env.validateDecision('reject', d) });
+  setHandler(approveSignal, checkedSignal('approve'));
+  setHandler(rejectSignal, checkedSignal('reject'));
+  const cancel = (request: CancelRequest): DecisionResult => {
+    env.cancel(request?.by, request?.reason);
+    log.info('cancel requested', { environment: env.environment, by: request?.by });
+    return { environment: env.environment, accepted: true, message: `cancel requested${request?.by ? ` by ${request.by}` : ''}` };
+  };
+  setHandler(cancelUpdate, cancel, { validator: (_request: CancelRequest) => env.validateCancel() });
+  setHandler(cancelSignal, (request) => {
+    try {
+      env.validateCancel();
+      cancel(request);
+    } catch (error) {
+      log.warn('cancel signal ignored', { reason: String(error) });
+    }
+  });
+  setHandler(deploymentProgressSignal, (progress) => {
+    if (env.current?.record.number !== progress.number) return;
+    env.setPhase(progress.phase);
+    env.setExecution(progress.pipelineExecutionId);
+    publish(env);
+  });
+  setHandler(syncStatusSignal, (report) => {
+    env.recordSync(report);
+    publish(env);
+  });
+  setHandler(healSignal, ({ reason }) => {
+    const last = env.lastRequest;
+    if (!last || env.current || env.hasWork()) return;
+    log.info('self-heal: deploying the desired state again', { environment: env.environment, reason });
+    take({ ...last, redeploy: true, reason: `self-heal: ${reason}` });
+  });
+  setHandler(stateQuery, () => env.getState());
+
+  upsertSearchAttributes([{ key: ENVIRONMENT, value: env.environment }]);
+  publish(env);
+
+  for (;;) {
+    const idle = env.phase === DeployPhase.Deleted
+      ? !(await condition(() => env.hasWork(), DELETED_RETENTION))
+      : (await condition(() => env.hasWork() || shouldContinueAsNew()), !env.hasWork());
+    if (idle) {
+      await condition(allHandlersFinished);
+      if (env.hasWork()) continue;
+      if (env.phase === DeployPhase.Deleted) return env.getState();
+      await continueAsNew<typeof environmentWorkflow>({
+        environment: env.environment,
+        carried: env.getState(),
+        carriedPending: env.pendingRequest(),
+        carriedLastRequest: env.lastRequest,
+      });
+    }
+    await run(env, env.startNext(now()));
+  }
+}
+
+function shouldContinueAsNew(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_LIMIT;
+}
+
+/** One request: approval if the environment is protected, then the deployment child. */
+async function run(env: EnvironmentController, work: Work): Promise<void> {
+  const { request, record } = work;
+  const now = () => new Date();
+  if (request.action === Action.Sync) env.lastRequest = request;
+  publish(env);
+  const policy: EnvironmentPolicy & { region: string } = await getPolicy({
+    environment: env.environment,
+    repoProtected: request.repoProtected,
+    region: request.settings.region,
+  });
+
+  if (policy.protected) {
+    const approval = env.openApproval(policy, now());
+    publish(env);
+    const decided = await condition(() => env.decision !== undefined || env.hasWork(), policy.approvalWindowMs);
+    const decision = env.decision;
+    if (!decided) {
+      env.finishCurrent(DeploymentResult.Expired, `no decision within the approval window; expired at ${approval.expiresAt}; AWS untouched`, now());
+      return publish(env);
+    }
+    if (!decision) {
+      env.finishCurrent(DeploymentResult.Superseded, `replaced by a newer request while waiting for approval`, now());
+      return publish(env);
+    }
+    if (decision.kind !== 'approve') {
+      const result = decision.kind === 'reject' ? DeploymentResult.Rejected : DeploymentResult.Cancelled;
+      env.finishCurrent(result, `${result.toLowerCase()} by ${decision.by ?? 'someone'}${decision.comment ? `: ${decision.comment}` : ''}; AWS untouched`, now());
+      return publish(env);
+    }
+    env.closeApproval();
+  }
+
+  env.setPhase(DeployPhase.Queued);
+  publish(env);
+  const workflowId = deploymentWorkflowId(env.environment, request.action, request.commit.sha, record.number);
+  record.workflowId = workflowId;
+  let settled = false;
+  const scope = new CancellationScope();
+  const child = scope.run(() =>
+    executeChild(deploymentWorkflow, {
+      workflowId,
+      args: [{ desired: request, number: record.number, region: policy.region, parentWorkflowId: workflowInfo().workflowId }],
+      staticSummary: deploymentSummary(env.environment, request.action, request.config?.appVersion, request.commit.sha),
+      staticDetails: [
+        `**${request.reason}** in commit \`${shortSha(request.commit.sha)}\` by ${request.commit.author.name}`,
+        request.commit.message,
+        record.approvedBy ? `approved by ${record.approvedBy}${record.approvalComment ? `: ${record.approvalComment}` : ''}` : '',
+      ].filter(Boolean).join('\n\n'),
+      typedSearchAttributes: [
+        { key: ENVIRONMENT, value: env.environment },
+        { key: GIT_COMMIT, value: request.commit.sha },
+        { key: DEPLOY_PHASE, value: DeployPhase.Queued },
+        ...(request.config ? [{ key: APP_VERSION, value: request.config.appVersion }] : []),
+      ],
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    }).finally(() => {
+      settled = true;
+    }),
+  );
+  // Cancel the running deployment when someone asks, or when a delete waits (delete wins).
+  const watcher = condition(() => settled || env.cancelRequested !== undefined || env.deletePending()).then(() => {
+    if (!settled) scope.cancel();
+  });
+  let outcome: DeploymentOutcome | undefined;
+  try {
+    outcome = await child;
+  } catch (error) {
+    await watcher;
+    const cancelled = isCancellation(error) || isCancellation((error as { cause?: unknown }).cause);
+    if (cancelled) {
+      const why = env.cancelRequested ? `cancelled${env.cancelRequested.by ? ` by ${env.cancelRequested.by}` : ''}` : 'cancelled: the environment is being deleted';
+      env.finishCurrent(DeploymentResult.Cancelled, `${why}; version that remains: ${env.getState().deployedVersion ?? 'none'}`, now());
+    } else {
+      env.finishCurrent(DeploymentResult.Failed, failureMessage(error), now());
+    }
+    return publish(env);
+  }
+  await watcher;
+  env.finishCurrent(DeploymentResult.Succeeded, outcome.message, now(), outcome.deployedVersion);
+  publish(env);
+}
+
+/** The innermost message: the activity's "env: call target: AWS's reason". */
+function failureMessage(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return error instanceof ApplicationFailure || message ? message : String(error);
+}
+
+/** Search attributes and current details from the state, so the Temporal UI tells the story. */
+function publish(env: EnvironmentController): void {
+  const state = env.getState();
+  const updates: SearchAttributeUpdatePair[] = [
+    { key: DEPLOY_PHASE, value: state.phase },
+    { key: APP_VERSION, value: state.deployedVersion ?? null },
+    { key: GIT_COMMIT, value: state.applied?.commit ?? null },
+    { key: SYNC_STATUS, value: state.sync?.status ?? null },
+  ] as SearchAttributeUpdatePair[];
+  upsertSearchAttributes(updates);
+  const lines = [
+    `**${state.environment}**: ${state.phase}`,
+    `deployed: ${state.deployedVersion ?? '-'}${state.applied ? ` (${shortSha(state.applied.commit)})` : ''}`,
+    state.desired ? `desired: ${state.desired.action === 'delete' ? 'delete' : `app ${state.desired.appVersion}`} (${shortSha(state.desired.commit)})` : '',
+    state.current ? `running: #${state.current.number} ${state.current.action} ${state.current.appVersion ?? ''} ${state.current.pipelineExecutionId ? `execution ${state.current.pipelineExecutionId}` : ''}` : '',
+    state.pending ? `next: ${state.pending.action} ${state.pending.appVersion ?? ''} (${shortSha(state.pending.commit)})` : '',
+    state.approval
+      ? `waiting for approval: app ${state.approval.currentVersion ?? '-'} → ${state.approval.newVersion ?? 'delete'}, commit ${shortSha(state.approval.commit.sha)} by ${state.approval.commit.author.name}, expires ${state.approval.expiresAt}`
+      : '',
+    state.sync ? `sync: ${state.sync.status}${state.sync.message ? ` (${state.sync.message})` : ''}` : '',
+    state.lastResult ? `last: #${state.lastResult.number} ${state.lastResult.result}: ${state.lastResult.message ?? ''}` : '',
+    env.ignoredMessage ? `note: ${env.ignoredMessage}` : '',
+  ];
+  setCurrentDetails(lines.filter(Boolean).join('\n\n'));
+}

@@ -1,0 +1,3 @@
+/** Every workflow the worker registers. */
+export { environmentWorkflow } from './environment';
+export { deploymentWorkflow } from './deployment';
