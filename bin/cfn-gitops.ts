@@ -1,0 +1,102 @@
+#!/usr/bin/env node
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { ConfigError, GitReadError, UsageError } from '../common/errors';
+import { readTemporalSettings } from '../common/temporal-settings';
+import { ExitCode, planCommand, startCommand, type Output } from '../starter/start-command';
+
+const output: Output = { out: (text) => console.log(text), err: (text) => console.error(text) };
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
+  return n;
+}
+
+/** Runs a command's action and turns what it threw into an exit code with a readable message. */
+function action<A extends unknown[]>(run: (...args: A) => Promise<number | void>) {
+  return async (...args: A) => {
+    try {
+      process.exitCode = (await run(...args)) ?? ExitCode.Ok;
+    } catch (error) {
+      const invalid = error instanceof UsageError || error instanceof ConfigError || error instanceof GitReadError;
+      console.error(`cfn-gitops: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = invalid ? ExitCode.Invalid : ExitCode.Failed;
+    }
+  };
+}
+
+const program = new Command('cfn-gitops')
+  .description('A git repository as the single source of truth for AWS environments, on Temporal')
+  .exitOverride()
+  .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+
+const pushOptions = (command: Command) =>
+  command
+    .option('--repo <dir>', 'the GitOps repository (default: GITHUB_WORKSPACE or the current directory)')
+    .option('--before <sha>', 'the commit before the push (default: the push event\'s before)')
+    .option('--after <sha>', 'the pushed commit (default: the push event\'s after, else HEAD)')
+    .option('--json', 'print one JSON document on stdout');
+
+pushOptions(program.command('start').description('plan the push and start or signal one workflow per changed environment'))
+  .option('--wait', 'wait for every deployment to end and stream its phases')
+  .action(action((flags) => startCommand(flags, readTemporalSettings(), output)));
+
+pushOptions(program.command('plan').description('print what a push would do; starts nothing')).action(action((flags) => planCommand(flags, output)));
+
+program
+  .command('worker')
+  .description('run the Temporal worker (workflows and AWS activities) until SIGINT or SIGTERM')
+  .action(
+    action(async () => {
+      const { readWorkerSettings } = await import('../worker/settings');
+      const { runWorker } = await import('../worker');
+      const settings = readWorkerSettings();
+      await runWorker(settings, { onReady: () => console.error(`worker polling ${settings.temporal.taskQueue} on ${settings.temporal.address}`) });
+    }),
+  );
+
+program
+  .command('dev-server')
+  .description('run the Temporal dev server with the project\'s search attributes and the Web UI')
+  .option('--port <port>', 'gRPC port', port, 7233)
+  .option('--ui-port <port>', 'Web UI port', port, 8233)
+  .option('--db-filename <file>', 'keep state in this SQLite file across restarts')
+  .action(
+    action(async (flags: { port: number; uiPort: number; dbFilename?: string }) => {
+      const { startDevServer } = await import('../worker/dev-server');
+      const server = await startDevServer({ port: flags.port, uiPort: flags.uiPort, dbFilename: flags.dbFilename });
+      console.error(`Temporal dev server on ${server.address}, Web UI ${server.uiUrl}`);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, resolve);
+        server.process.once('exit', resolve);
+      });
+      await server.stop();
+    }),
+  );
+
+program
+  .command('emulator')
+  .description('run the local AWS emulator (CloudFormation, CodePipeline, S3) on one endpoint')
+  .option('--port <port>', 'port to listen on', port, 4566)
+  .option('--host <host>', 'address to listen on', '127.0.0.1')
+  .option('--state <file>', 'keep state in this file across restarts')
+  .action(
+    action(async (flags: { port: number; host: string; state?: string }) => {
+      const { startEmulator } = await import('../emulator');
+      const emulator = await startEmulator({ port: flags.port, host: flags.host, stateFile: flags.state });
+      console.error(`AWS emulator on ${emulator.url} (AWS_ENDPOINT_URL=${emulator.url})`);
+      await new Promise<void>((resolve) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, resolve);
+      });
+      await emulator.close();
+    }),
+  );
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Invalid;
+    return;
+  }
+  console.error(`cfn-gitops: ${(error as Error).message}`);
+  process.exitCode = ExitCode.Failed;
+});

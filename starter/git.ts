@@ -1,0 +1,117 @@
+import { spawn } from 'node:child_process';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitReadError } from '../common/errors';
+import { COMMON_DIR, CONFIG_FILE } from '../common/names';
+import type { ChangedPath, PlanInput, Snapshot } from '../common/plan';
+import type { CommitInfo } from '../common/types';
+
+/** A `before` of all zeros: GitHub's way of saying the branch is new. */
+const ZERO_SHA = /^0+$/;
+
+/** The narrow git interface the starter needs; tests build one over a real repo. */
+export interface GitReader {
+  /** Full SHA of a revision, or undefined when it is not in the repo. */
+  resolve(rev: string): Promise<string | undefined>;
+  commitInfo(sha: string): Promise<CommitInfo>;
+  /** The planner's files at a commit: `common/*` and `<env>/config.yaml`. */
+  snapshot(sha: string): Promise<Snapshot>;
+  /** Paths changed between two commits, renames with their source. */
+  changes(before: string, after: string): Promise<ChangedPath[]>;
+  /** Is `ancestor` an ancestor of (or equal to) `descendant`? */
+  isAncestor(ancestor: string, descendant: string): Promise<boolean>;
+}
+
+/**
+ * Git over simple-git, reading many blobs through one `git cat-file --batch` so that a repo
+ * with thousands of environments is read in one process.
+ * @throws GitReadError when `dir` is not a git repository.
+ */
+export function createGitReader(dir: string): GitReader {
+  const git: SimpleGit = simpleGit({ baseDir: dir, maxConcurrentProcesses: 4 });
+
+  async function readBlobs(sha: string, paths: string[]): Promise<Record<string, string>> {
+    if (paths.length === 0) return {};
+    const output = await new Promise<Buffer>((resolve, reject) => {
+      const child = spawn('git', ['cat-file', '--batch'], { cwd: dir });
+      const chunks: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new GitReadError(dir, `git cat-file exited ${code}`))));
+      child.stdin.end(paths.map((path) => `${sha}:${path}\n`).join(''));
+    });
+    const files: Record<string, string> = {};
+    let offset = 0;
+    for (const path of paths) {
+      const headerEnd = output.indexOf(0x0a, offset);
+      const header = output.subarray(offset, headerEnd).toString();
+      offset = headerEnd + 1;
+      if (header.endsWith(' missing')) continue;
+      const size = Number(header.split(' ')[2]);
+      files[path] = output.subarray(offset, offset + size).toString('utf8');
+      offset += size + 1;
+    }
+    return files;
+  }
+
+  return {
+    async resolve(rev) {
+      try {
+        return (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim() || undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    async commitInfo(sha) {
+      const [log, count] = await Promise.all([
+        git.raw(['log', '-1', '--format=%H%x00%an%x00%ae%x00%aI%x00%B', sha]),
+        git.raw(['rev-list', '--count', sha]),
+      ]);
+      const [full, name, email, date, message] = log.split('\0');
+      return { sha: full!.trim(), generation: Number(count.trim()), author: { name: name!, email: email! }, date: date!, message: (message ?? '').trim() };
+    },
+    async snapshot(sha) {
+      const listing = await git.raw(['ls-tree', '-r', '--name-only', sha]);
+      const paths = listing.split('\n').filter((path) => {
+        const parts = path.split('/');
+        return parts.length === 2 && (parts[0] === COMMON_DIR || parts[1] === CONFIG_FILE);
+      });
+      return { commit: await this.commitInfo(sha), files: await readBlobs(sha, paths) };
+    },
+    async changes(before, after) {
+      const out = await git.raw(['diff', '--name-status', '-M', '--no-color', before, after]);
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => {
+          const [status, first, second] = line.split('\t');
+          return status!.startsWith('R') || status!.startsWith('C') ? { path: second!, from: first! } : { path: first! };
+        });
+    },
+    async isAncestor(ancestor, descendant) {
+      try {
+        await git.raw(['merge-base', '--is-ancestor', ancestor, descendant]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/**
+ * Gathers the planner's input for a push: the trees at both ends and the diff, or the `after`
+ * tree alone on a first push (`before` all zeros) or a force push (`before` not in the history).
+ * @throws GitReadError when `after` cannot be resolved.
+ */
+export async function readPush(git: GitReader, push: { before?: string; after: string }): Promise<PlanInput> {
+  const after = await git.resolve(push.after);
+  if (!after) throw new GitReadError(push.after, `commit ${push.after} is not in the repository`);
+  const afterSnapshot = git.snapshot(after);
+  if (!push.before || ZERO_SHA.test(push.before)) return { after: await afterSnapshot };
+  const before = await git.resolve(push.before);
+  if (!before) {
+    return { after: await afterSnapshot, notes: [`before ${push.before.slice(0, 7)} is not in the history (force push?): planned from the after tree`] };
+  }
+  const [afterTree, beforeTree, changes] = await Promise.all([afterSnapshot, git.snapshot(before), git.changes(before, after)]);
+  return { after: afterTree, before: beforeTree, changes };
+}

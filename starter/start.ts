@@ -1,0 +1,143 @@
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { submitUpdate, stateQuery, WorkflowType } from '../common/messages';
+import { environmentWorkflowId, shortSha } from '../common/names';
+import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
+import { ENVIRONMENT } from '../common/search-attributes';
+import type { Action, DeploymentRecord, EnvironmentState } from '../common/types';
+import { readPush, type GitReader } from './git';
+
+/** How one environment fared in `start`. */
+export interface StartEntry {
+  environment: string;
+  action: Action;
+  workflowId: string;
+  /** `invalid` (config error), `error` (could not submit), the workflow's answer (`accepted`, `duplicate`, `stale`), or with --wait the final result (`Succeeded`, `Failed`, …). */
+  status: string;
+  reason: string;
+  appVersion?: string;
+  commit: string;
+  message?: string;
+  error?: string;
+  /** For invalid configs: where to look. */
+  file?: string;
+  line?: number;
+}
+
+/** What `start` did for a push. */
+export interface StartReport {
+  before?: string;
+  after: string;
+  notes: string[];
+  environments: StartEntry[];
+}
+
+/** Options of {@link startPush}. */
+export interface StartOptions {
+  client: Client;
+  git: GitReader;
+  taskQueue: string;
+  push: { before?: string; after: string };
+  /** Wait for every accepted deployment to end. */
+  wait?: boolean;
+  /** Called on each phase change while waiting. */
+  onProgress?: (environment: string, phase: string, detail?: string) => void;
+  /** How many environments are submitted at once. */
+  concurrency?: number;
+  /** Poll interval of --wait. */
+  pollMs?: number;
+}
+
+/** Runs `work` over `items`, at most `limit` at a time. */
+export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/**
+ * Reads the push from git, plans it and hands each environment's desired state to its
+ * workflow with update-with-start, concurrently. A re-run of the same push is answered
+ * `duplicate`; an older push arriving late, `stale`.
+ * @example const report = await startPush({ client, git, taskQueue: 'cfn-gitops', push: { before, after } });
+ */
+export async function startPush(options: StartOptions): Promise<{ plan: Plan; report: StartReport }> {
+  const plan = makePlan(await readPush(options.git, options.push));
+  const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after));
+  if (options.wait) {
+    await Promise.all(entries.map((entry) => (entry.status === 'accepted' ? waitFor(options, entry) : Promise.resolve())));
+  }
+  return { plan, report: { before: plan.before, after: plan.after, notes: plan.notes, environments: entries } };
+}
+
+async function submit(options: StartOptions, planned: PlannedEnvironment, after: string): Promise<StartEntry> {
+  const workflowId = environmentWorkflowId(planned.environment);
+  const base = {
+    environment: planned.environment,
+    action: planned.action,
+    workflowId,
+    reason: planned.reason,
+    commit: after,
+    appVersion: planned.desired?.config?.appVersion,
+  };
+  if (!planned.desired) {
+    return { ...base, status: 'invalid', error: planned.error?.message, file: planned.error?.file, line: planned.error?.line };
+  }
+  try {
+    const result = await options.client.workflow.executeUpdateWithStart(submitUpdate, {
+      args: [planned.desired],
+      startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.Environment, {
+        workflowId,
+        taskQueue: options.taskQueue,
+        args: [{ environment: planned.environment }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        typedSearchAttributes: [{ key: ENVIRONMENT, value: planned.environment }],
+        staticSummary: `environment ${planned.environment}`,
+        staticDetails: `Environment workflow of **${planned.environment}**: takes desired states from git main and runs one deployment at a time.`,
+      }),
+    });
+    return { ...base, status: result.outcome, message: result.message };
+  } catch (error) {
+    return { ...base, status: 'error', error: `${planned.environment}: could not submit to ${workflowId}: ${(error as Error).message}` };
+  }
+}
+
+/** The record of this entry's request in the environment's state. */
+function recordFor(state: EnvironmentState, entry: StartEntry): DeploymentRecord | undefined {
+  const mine = (r?: DeploymentRecord) => r && r.commit === entry.commit && r.action === entry.action;
+  return [state.current, state.pending, ...state.history].find(mine);
+}
+
+async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> {
+  const handle = options.client.workflow.getHandle(entry.workflowId);
+  let lastPhase = '';
+  for (;;) {
+    let state: EnvironmentState;
+    try {
+      state = await handle.query(stateQuery);
+    } catch (error) {
+      entry.status = 'error';
+      entry.error = `${entry.environment}: lost track of ${entry.workflowId}: ${(error as Error).message}`;
+      return;
+    }
+    const record = recordFor(state, entry);
+    if (record?.result) {
+      entry.status = record.result;
+      entry.message = record.message;
+      if (record.result === 'Failed') entry.error = record.message;
+      return;
+    }
+    const phase = record === state.current ? state.phase : 'Queued';
+    if (phase !== lastPhase) {
+      lastPhase = phase;
+      options.onProgress?.(entry.environment, phase, record?.pipelineExecutionId ? `execution ${record.pipelineExecutionId}` : `commit ${shortSha(entry.commit)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
+  }
+}

@@ -1,0 +1,51 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { createAwsClients } from './aws-clients';
+import { connectionOptions } from '../common/temporal-settings';
+import type { WorkerSettings } from './settings';
+
+/** The workflow bundle `npm run build` writes; without it the worker bundles at start (a few seconds). */
+const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
+
+/** Options of {@link runWorker} beyond the settings. */
+export interface RunWorkerOptions {
+  /** Resolves when the worker should stop; SIGINT and SIGTERM also stop it. */
+  stop?: Promise<void>;
+  /** Called once the worker polls its task queue. */
+  onReady?: () => void;
+}
+
+/** Where the workflows come from: the prebuilt bundle when there is one, else the sources. */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+/**
+ * Runs the worker until SIGINT, SIGTERM (the SDK's default shutdown signals) or `options.stop`:
+ * it finishes the tasks in hand and closes its connections (graceful shutdown).
+ * @example await runWorker(readWorkerSettings());
+ */
+export async function runWorker(settings: WorkerSettings, options: RunWorkerOptions = {}): Promise<void> {
+  const aws = createAwsClients({ endpointUrl: settings.endpointUrl });
+  const connection = await NativeConnection.connect(connectionOptions(settings.temporal, readFileSync));
+  try {
+    const worker = await Worker.create({
+      connection,
+      namespace: settings.temporal.namespace,
+      taskQueue: settings.temporal.taskQueue,
+      ...workflowSource(),
+      activities: createActivities({ aws, policy: settings.policy, timing: settings.poll, defaultRegion: settings.region }),
+      shutdownGraceTime: '10s',
+    });
+    void options.stop?.then(() => worker.shutdown());
+    const running = worker.run();
+    options.onReady?.();
+    await running;
+  } finally {
+    await connection.close();
+    aws.destroy();
+  }
+}

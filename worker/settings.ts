@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { parseDuration } from '../common/duration';
+import type { PolicySettings } from '../common/policy';
+import { explainZodError, readTemporalSettings, type TemporalSettings } from '../common/temporal-settings';
+
+const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const duration = z.string().transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => ['true', '1', 'yes'].includes(value));
+
+/** Everything the worker reads from its environment. */
+export interface WorkerSettings {
+  temporal: TemporalSettings;
+  /** AWS_REGION (or AWS_DEFAULT_REGION), default us-east-1. */
+  region: string;
+  /** AWS_ENDPOINT_URL: set for the local emulator; absent for real AWS. */
+  endpointUrl?: string;
+  policy: PolicySettings;
+  /** CFN_GITOPS_POLL_MIN / CFN_GITOPS_POLL_MAX: first and longest delay between polls of a wait. */
+  poll: { minMs: number; maxMs: number };
+  /** CFN_GITOPS_DRIFT_INTERVAL: how often the drift sweep runs (default 15m); 0 disables the schedule. */
+  driftIntervalMs: number;
+  /** CFN_GITOPS_DRIFT_CONCURRENCY: environments checked at once by a sweep (default 8). */
+  driftConcurrency: number;
+  /** CFN_GITOPS_HEALTH_PORT: port of the worker's /healthz and /metrics; absent: none. */
+  healthPort?: number;
+}
+
+const workerSchema = z.object({
+  AWS_REGION: z.string().optional(),
+  AWS_DEFAULT_REGION: z.string().optional(),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  CFN_GITOPS_PROTECTED_ENVIRONMENTS: list.default(['prod']),
+  CFN_GITOPS_APPROVAL_WINDOW: duration.default(7 * 86_400_000),
+  CFN_GITOPS_ALLOW_SELF_APPROVAL: flag.default(false),
+  CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: list.default([]),
+  CFN_GITOPS_POLL_MIN: duration.default(1_000),
+  CFN_GITOPS_POLL_MAX: duration.default(15_000),
+  CFN_GITOPS_DRIFT_INTERVAL: duration.default(15 * 60_000),
+  CFN_GITOPS_DRIFT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  CFN_GITOPS_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+});
+
+/**
+ * The worker's settings from environment variables, with local defaults.
+ * @throws Error naming each invalid variable.
+ * @example readWorkerSettings({ CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod,staging' }).policy.protectedEnvironments
+ */
+export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const parsed = workerSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`invalid settings: ${explainZodError(parsed.error)}`);
+  const w = parsed.data;
+  return {
+    temporal: readTemporalSettings(env),
+    region: w.AWS_REGION ?? w.AWS_DEFAULT_REGION ?? 'us-east-1',
+    endpointUrl: w.AWS_ENDPOINT_URL,
+    policy: {
+      protectedEnvironments: w.CFN_GITOPS_PROTECTED_ENVIRONMENTS,
+      approvalWindowMs: w.CFN_GITOPS_APPROVAL_WINDOW,
+      allowSelfApproval: w.CFN_GITOPS_ALLOW_SELF_APPROVAL,
+      selfHealEnvironments: w.CFN_GITOPS_SELF_HEAL_ENVIRONMENTS,
+    },
+    poll: { minMs: w.CFN_GITOPS_POLL_MIN, maxMs: w.CFN_GITOPS_POLL_MAX },
+    driftIntervalMs: w.CFN_GITOPS_DRIFT_INTERVAL,
+    driftConcurrency: w.CFN_GITOPS_DRIFT_CONCURRENCY,
+    healthPort: w.CFN_GITOPS_HEALTH_PORT,
+  };
+}
