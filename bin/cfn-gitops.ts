@@ -43,6 +43,70 @@ pushOptions(program.command('start').description('plan the push and start or sig
 
 pushOptions(program.command('plan').description('print what a push would do; starts nothing')).action(action((flags) => planCommand(flags, output)));
 
+/** Runs `work` with a connected Temporal client and closes it afterwards. */
+async function withClient<T>(work: (client: import('@temporalio/client').Client) => Promise<T>): Promise<T> {
+  const { connectClient } = await import('../starter/client');
+  const temporal = await connectClient(readTemporalSettings());
+  try {
+    return await work(temporal.client);
+  } finally {
+    await temporal.close();
+  }
+}
+
+/** approve / reject / cancel: prints the workflow's answer; a refusal exits 1 with its reason. */
+function decisionCommand(name: 'approve' | 'reject' | 'cancel', description: string) {
+  const command = program.command(`${name} <environment>`).description(description).option('--by <name>', 'who decides (default: $USER)').option('--comment <text>', 'recorded with the decision');
+  if (name === 'approve') command.option('--version <version>', 'the app version or commit you approve; refused if something else waits');
+  command.option('--json', 'print the answer as JSON');
+  command.action(
+    action(async (environment: string, flags: { by?: string; comment?: string; version?: string; json?: boolean }) => {
+      const decide = await import('../starter/decide');
+      const by = flags.by ?? process.env.USER ?? 'unknown';
+      try {
+        const result = await withClient((client) =>
+          name === 'cancel'
+            ? decide.cancel(client, environment, { by, reason: flags.comment })
+            : decide[name](client, environment, { by, comment: flags.comment, version: flags.version }),
+        );
+        console.log(flags.json ? JSON.stringify(result) : `${environment}: ${result.message}`);
+        return ExitCode.Ok;
+      } catch (error) {
+        if (error instanceof decide.DecisionRefusedError) {
+          console.log(flags.json ? JSON.stringify({ environment, accepted: false, message: error.reason }) : `${environment}: refused: ${error.reason}`);
+          return ExitCode.Failed;
+        }
+        throw error;
+      }
+    }),
+  );
+}
+decisionCommand('approve', 'approve the deployment waiting in an environment');
+decisionCommand('reject', 'reject the deployment waiting in an environment; AWS stays untouched');
+decisionCommand('cancel', 'cancel what runs or waits in an environment; a running pipeline execution is stopped');
+
+program
+  .command('pending')
+  .description('list what waits for approval, and for whom')
+  .option('--json', 'print one JSON document')
+  .action(
+    action(async (flags: { json?: boolean }) => {
+      const { pendingApprovals } = await import('../starter/decide');
+      const { textTable } = await import('../common/render');
+      const pending = await withClient((client) => pendingApprovals(client));
+      if (flags.json) console.log(JSON.stringify(pending, null, 2));
+      else if (pending.length === 0) console.log('nothing waits for approval');
+      else {
+        console.log(
+          textTable(
+            ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES'],
+            pending.map((p) => [p.environment, p.currentVersion ?? '-', p.newVersion ?? 'delete', p.commit.sha.slice(0, 7), p.commit.author.name, p.requestedAt, p.expiresAt]),
+          ),
+        );
+      }
+    }),
+  );
+
 program
   .command('worker')
   .description('run the Temporal worker (workflows and AWS activities) until SIGINT or SIGTERM')
@@ -89,6 +153,22 @@ program
         for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, resolve);
       });
       await emulator.close();
+    }),
+  );
+
+program
+  .command('demo')
+  .description('the main job on local defaults: dev server, emulator, worker, an example repo and three pushes')
+  .option('--once', 'exit after the pushes (0 only when every step did what it should); also when CI=true')
+  .option('--port <port>', 'Temporal gRPC port', port, 7233)
+  .option('--ui-port <port>', 'Temporal Web UI port', port, 8233)
+  .option('--emulator-port <port>', 'AWS emulator port', port, 4566)
+  .option('--work-dir <dir>', 'where the demo keeps its git repo', '.demo')
+  .action(
+    action(async (flags: { once?: boolean; port: number; uiPort: number; emulatorPort: number; workDir: string }) => {
+      const { runDemo, assertPortFree } = await import('./demo');
+      for (const p of [flags.port, flags.uiPort, flags.emulatorPort]) await assertPortFree(p);
+      return runDemo({ once: Boolean(flags.once) || process.env.CI === 'true', temporalPort: flags.port, uiPort: flags.uiPort, emulatorPort: flags.emulatorPort, workDir: flags.workDir });
     }),
   );
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test run: install what is missing, type-check, then every jest tier.
-# jest's global setup starts one Temporal dev server for the run; tests start their own emulators.
+# The whole test run: install what is missing, build (tests drive the built CLI), type-check
+# the tests too, then every jest tier. jest's global setup starts one Temporal dev server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+npm run --silent build
 npx tsc -p tsconfig.json --noEmit
 npx jest --ci "$@"

@@ -16,8 +16,8 @@ export interface DevServerOptions {
   uiPort?: number | null;
   /** SQLite file that keeps state across restarts; in memory when absent. */
   dbFilename?: string;
-  /** Namespace to create (default `default`). */
-  namespace?: string;
+  /** Namespaces to create (default: just `default`); each gets the project's search attributes. */
+  namespaces?: string[];
   /** Inherit stdio instead of discarding the server's log. */
   verbose?: boolean;
 }
@@ -81,7 +81,7 @@ export async function freePort(): Promise<number> {
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const port = options.port ?? 7233;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
-  args.push('--namespace', options.namespace ?? 'default');
+  for (const namespace of options.namespaces ?? ['default']) args.push('--namespace', namespace);
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? 8233));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);

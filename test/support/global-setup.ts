@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../worker/dev-server';
+import { TEST_NAMESPACES } from './namespaces';
 
 /**
  * One Temporal dev server and one workflow bundle for the whole run: starting a server per
@@ -14,7 +15,7 @@ export default async function globalSetup(): Promise<void> {
   const artifacts = path.resolve(__dirname, '..', '..', 'test-artifacts');
   mkdirSync(artifacts, { recursive: true });
   const [server, bundle] = await Promise.all([
-    process.env.TEMPORAL_ADDRESS ? undefined : freePort().then((port) => startDevServer({ port, uiPort: null })),
+    process.env.TEMPORAL_ADDRESS ? undefined : freePort().then((port) => startDevServer({ port, uiPort: null, namespaces: ['default', ...Object.values(TEST_NAMESPACES)] })),
     bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') }),
   ]);
   const bundlePath = path.join(artifacts, 'workflow-bundle.js');

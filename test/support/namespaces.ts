@@ -1,0 +1,17 @@
+/**
+ * Workflow ids are per environment (`cfn-gitops/prod`), so integration test files that deploy
+ * the same environment names each get a namespace of their own on the shared dev server.
+ */
+export const TEST_NAMESPACES = {
+  deploy: 'it-deploy',
+  chaos: 'it-chaos',
+  races: 'it-races',
+  faults: 'it-faults',
+  approvals: 'it-approvals',
+  visibility: 'it-visibility',
+  api: 'it-api',
+  dashboard: 'it-dashboard',
+  drift: 'it-drift',
+  replay: 'it-replay',
+  bench: 'it-bench',
+} as const;
