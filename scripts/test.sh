@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run --silent build
 npx tsc -p tsconfig.json --noEmit
+npm run --silent lint
 npx jest --ci "$@"
