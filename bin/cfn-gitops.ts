@@ -107,6 +107,54 @@ program
     }),
   );
 
+/** promote / rollback: commit a config change; the normal flow deploys it. */
+function configCommitAction<A extends unknown[]>(run: (promote: typeof import('../starter/promote'), ...args: A) => Promise<import('../starter/promote').ConfigCommit>, json: (...args: A) => boolean | undefined) {
+  return action(async (...args: A) => {
+    const promote = await import('../starter/promote');
+    try {
+      const result = await run(promote, ...args);
+      console.log(json(...args) ? JSON.stringify(result) : `${result.message}\ncommitted ${result.commit.slice(0, 7)}${result.pushed ? ' and pushed' : '; push it to deploy (or use --push)'}`);
+      return ExitCode.Ok;
+    } catch (error) {
+      if (error instanceof promote.PromotionRefusedError) {
+        console.error(`cfn-gitops: refused: ${error.message}`);
+        return ExitCode.Failed;
+      }
+      throw error;
+    }
+  });
+}
+
+program
+  .command('promote <from> <to>')
+  .description("copy FROM's app version into TO's config (TO keeps its parameters) and commit")
+  .option('--repo <dir>', 'the GitOps repository checkout', '.')
+  .option('--push', 'push the commit to origin main')
+  .option('--force', "promote even if FROM's version has not deployed successfully")
+  .option('--json', 'print the result as JSON')
+  .action(
+    configCommitAction(
+      (p, from: string, to: string, flags: { repo: string; push?: boolean; force?: boolean; json?: boolean }) =>
+        withClient((client) => p.promote(client, { repoDir: flags.repo, from, to, force: flags.force, push: flags.push })),
+      (_from, _to, flags) => flags.json,
+    ),
+  );
+
+program
+  .command('rollback <environment>')
+  .description("commit ENV's config back to its previous successfully deployed version (or --to)")
+  .option('--to <version>', 'the app version to go back to')
+  .option('--repo <dir>', 'the GitOps repository checkout', '.')
+  .option('--push', 'push the commit to origin main')
+  .option('--json', 'print the result as JSON')
+  .action(
+    configCommitAction(
+      (p, environment: string, flags: { repo: string; to?: string; push?: boolean; json?: boolean }) =>
+        withClient((client) => p.rollback(client, { repoDir: flags.repo, environment, to: flags.to, push: flags.push })),
+      (_environment, flags) => flags.json,
+    ),
+  );
+
 program
   .command('worker')
   .description('run the Temporal worker (workflows and AWS activities) until SIGINT or SIGTERM')
