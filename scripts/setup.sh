@@ -21,3 +21,11 @@ if [ ${#want[@]} -gt 0 ]; then
   [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${want[@]}"
 fi
+
+# --- Headless Chromium for the dashboard test (test/integration/dashboard.test.ts) ---
+# playwright-core drives Debian's own chromium; it downloads no browser of its own.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup: apt-get install chromium"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

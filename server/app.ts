@@ -1,0 +1,294 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { GitReadError } from '../common/errors';
+import { ENVIRONMENT_NAME_PATTERN } from '../common/names';
+import { explainZodError } from '../common/temporal-settings';
+import { workflowUrl } from '../starter/client';
+import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide';
+import { startPush } from '../starter/start';
+import { collectDetails, type EnvironmentDetail, type EnvironmentStatus } from '../starter/status';
+import type { GitReader } from '../starter/git';
+import type { GitFetcher } from './git-fetcher';
+import { renderMetrics } from './metrics';
+import { renderDashboard } from './render';
+import type { ServerSettings } from './settings';
+import { DeliveryLog, pushEventSchema, verifySignature } from './webhook';
+
+/** Where the server writes what happened: pino's logger fits, tests pass a fake or nothing. */
+export interface ServerLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+/** What {@link createApp} needs. */
+export interface ServerDeps {
+  /** Temporal client, connected to the settings' namespace. */
+  client: Client;
+  settings: ServerSettings;
+  /** The GitOps repo's cache clone; absent without CFN_GITOPS_REPO (webhooks then answer 503). */
+  git?: GitFetcher;
+  log?: ServerLog;
+  /** How long a status read is shared between requests (default 1000 ms): many open dashboards cost one read. */
+  statusCacheMs?: number;
+}
+
+/** A request the server refuses with a 4xx status and a message that says what is wrong. */
+class HttpError extends Error {
+  constructor(readonly status: number, message: string, readonly headers: Record<string, string> = {}) {
+    super(message);
+  }
+}
+
+const quiet: ServerLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** Body of approve and reject. */
+const decisionBody = z.object({ version: z.string().min(1).max(200).optional(), comment: z.string().max(2000).optional() }).strict();
+/** Body of cancel. */
+const cancelBody = z.object({ comment: z.string().max(2000).optional() }).strict();
+
+function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) throw new HttpError(400, `invalid body: ${explainZodError(parsed.error) || 'expected a JSON object'}`);
+  return parsed.data;
+}
+
+function environmentParam(req: Request): string {
+  const environment = String(req.params.environment);
+  if (!ENVIRONMENT_NAME_PATTERN.test(environment)) {
+    throw new HttpError(400, `"${environment.slice(0, 80)}" is not an environment name: letters, digits and hyphens, starting with a letter`);
+  }
+  return environment;
+}
+
+/** The person a bearer token stands for; every token is compared, in constant time. */
+function personFor(tokens: Map<string, string>, header: string | undefined): string {
+  const challenge = { 'WWW-Authenticate': 'Bearer realm="cfn-gitops"' };
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  if (!match) throw new HttpError(401, 'missing Authorization: Bearer <token>', challenge);
+  const given = createHash('sha256').update(match[1]!).digest();
+  let person: string | undefined;
+  for (const [token, name] of tokens) {
+    if (timingSafeEqual(given, createHash('sha256').update(token).digest())) person = name;
+  }
+  if (!person) throw new HttpError(401, 'the token is not accepted', { ...challenge, 'WWW-Authenticate': 'Bearer realm="cfn-gitops", error="invalid_token"' });
+  return person;
+}
+
+/**
+ * The API server: dashboard, status API, approvals and the GitHub webhook receiver.
+ * Routes: `GET /`, `GET /healthz`, `GET /metrics`, `GET /api/me`, `GET /api/environments`,
+ * `GET /api/environments/:environment`, `POST /api/environments/:environment/{approve,reject,cancel}`,
+ * `POST /webhooks/github`. Errors are JSON `{ error }` with a 4xx status saying what is wrong.
+ * @example createApp({ client, settings: readServerSettings(), git: createGitFetcher({ repo }) }).listen(3000)
+ */
+export function createApp(deps: ServerDeps): express.Express {
+  const { client, settings } = deps;
+  const log = deps.log ?? quiet;
+  const deliveries = new DeliveryLog(1_000);
+  const link = (workflowId: string) => workflowUrl(settings.temporal, workflowId);
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  let cached: { at: number; value: Promise<{ details: EnvironmentDetail[]; warnings: string[] }> } | undefined;
+  /** Every environment's status; git main gives the desired versions when the repo can be read. */
+  function readStatus(fresh = false): Promise<{ details: EnvironmentDetail[]; warnings: string[] }> {
+    const now = Date.now();
+    if (!fresh && cached && now - cached.at < (deps.statusCacheMs ?? 1_000)) return cached.value;
+    const value = (async () => {
+      const warnings: string[] = [];
+      let git: GitReader | undefined;
+      if (deps.git) {
+        try {
+          git = await deps.git.current();
+        } catch (error) {
+          warnings.push(`desired versions are what the workflows last received: ${(error as Error).message}`);
+        }
+      }
+      try {
+        return { details: await collectDetails({ client, settings: settings.temporal, git }), warnings };
+      } catch (error) {
+        if (!(error instanceof GitReadError) || !git) throw error;
+        warnings.push(`desired versions are what the workflows last received: ${error.message}`);
+        return { details: await collectDetails({ client, settings: settings.temporal }), warnings };
+      }
+    })();
+    cached = { at: now, value };
+    value.catch(() => (cached = undefined));
+    return value;
+  }
+  const summary = ({ deployments: _deployments, ...row }: EnvironmentDetail): EnvironmentStatus => row;
+
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    try {
+      await client.connection.withDeadline(Date.now() + 5_000, () => client.workflowService.describeNamespace({ namespace: settings.temporal.namespace }));
+      res.json({ status: 'ok', temporal: { address: settings.temporal.address, namespace: settings.temporal.namespace } });
+    } catch (error) {
+      res.status(503).json({ status: 'unavailable', error: `Temporal at ${settings.temporal.address}, namespace ${settings.temporal.namespace}: ${(error as Error).message}` });
+    }
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    const { details } = await readStatus();
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(details));
+  });
+
+  app.get('/', async (_req, res) => {
+    const nonce = randomBytes(16).toString('base64');
+    let rows: EnvironmentStatus[] = [];
+    let warnings: string[];
+    try {
+      const status = await readStatus();
+      rows = status.details.map(summary);
+      warnings = status.warnings;
+    } catch (error) {
+      warnings = [`Cannot read the environments from Temporal: ${(error as Error).message}`];
+    }
+    res
+      .set(
+        'Content-Security-Policy',
+        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
+      )
+      .type('html')
+      .send(renderDashboard({ rows, now: Date.now(), namespace: settings.temporal.namespace, uiUrl: settings.temporal.uiUrl, refreshSeconds: settings.refreshSeconds, warnings, nonce }));
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '64kb' }));
+
+  api.get('/me', (req, res) => {
+    res.json({ name: personFor(settings.apiTokens, req.get('authorization')) });
+  });
+
+  api.get('/environments', async (_req, res) => {
+    const { details, warnings } = await readStatus();
+    res.json({ environments: details.map(summary), warnings, generatedAt: new Date().toISOString() });
+  });
+
+  api.get('/environments/:environment', async (req, res) => {
+    const environment = environmentParam(req);
+    const { details, warnings } = await readStatus();
+    const detail = details.find((d) => d.environment === environment);
+    if (!detail) throw new HttpError(404, `no environment ${environment}: no workflow runs for it${deps.git ? ' and main has no such folder' : ''}`);
+    res.json({ ...detail, warnings });
+  });
+
+  api.post('/environments/:environment/:decision', async (req, res) => {
+    const environment = environmentParam(req);
+    const decision = String(req.params.decision);
+    if (decision !== 'approve' && decision !== 'reject' && decision !== 'cancel') {
+      throw new HttpError(404, `no route POST ${req.originalUrl}: the decisions are approve, reject and cancel`);
+    }
+    const by = personFor(settings.apiTokens, req.get('authorization'));
+    if (!req.is('application/json') && req.body === undefined && Number(req.get('content-length') ?? 0) > 0) {
+      throw new HttpError(415, 'send the body as application/json');
+    }
+    try {
+      const result =
+        decision === 'cancel'
+          ? await cancel(client, environment, { by, reason: parseBody(cancelBody, req.body).comment })
+          : await (decision === 'approve' ? approve : reject)(client, environment, { by, ...parseBody(decisionBody, req.body) });
+      log.info({ environment, decision, by }, 'decision taken');
+      cached = undefined;
+      res.json({ ...result, by });
+    } catch (error) {
+      if (!(error instanceof DecisionRefusedError)) throw error;
+      const missing = (error.cause as { name?: string } | undefined)?.name === 'WorkflowNotFoundError';
+      log.info({ environment, decision, by, reason: error.reason }, 'decision refused');
+      res.status(missing ? 404 : 409).json({ environment, accepted: false, error: error.reason });
+    }
+  });
+
+  api.use((req) => {
+    throw new HttpError(404, `no route ${req.method} ${req.originalUrl}`);
+  });
+  app.use('/api', api);
+
+  app.post('/webhooks/github', express.raw({ type: () => true, limit: '25mb' }), async (req, res) => {
+    if (!settings.webhookSecret) throw new HttpError(503, 'GITHUB_WEBHOOK_SECRET is not set: the server cannot verify webhooks');
+    const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const signature = req.get('x-hub-signature-256');
+    if (!signature) throw new HttpError(401, 'missing X-Hub-Signature-256');
+    if (!verifySignature(settings.webhookSecret, body, signature)) throw new HttpError(401, 'X-Hub-Signature-256 does not match the body');
+    const delivery = req.get('x-github-delivery');
+    if (!delivery || delivery.length > 200) throw new HttpError(400, 'missing X-GitHub-Delivery');
+    if (!deliveries.claim(delivery)) {
+      res.status(200).json({ status: 'duplicate delivery', delivery });
+      return;
+    }
+    try {
+      const event = req.get('x-github-event') ?? '';
+      if (event === 'ping') {
+        res.status(200).json({ status: 'pong', delivery });
+      } else if (event !== 'push') {
+        res.status(202).json({ status: 'ignored', delivery, reason: `event "${event}" is not a push` });
+      } else {
+        let payload: unknown;
+        try {
+          payload = JSON.parse(body.toString('utf8'));
+        } catch {
+          throw new HttpError(400, 'the body is not JSON (set the webhook content type to application/json)');
+        }
+        const parsed = pushEventSchema.safeParse(payload);
+        if (!parsed.success) throw new HttpError(400, `not a push event: ${explainZodError(parsed.error)}`);
+        const push = parsed.data;
+        const wanted = `refs/heads/${settings.branch}`;
+        if (push.ref !== wanted) {
+          res.status(202).json({ status: 'ignored', delivery, reason: `push to ${push.ref}, not to ${wanted}` });
+        } else if (push.deleted || /^0+$/.test(push.after)) {
+          res.status(202).json({ status: 'ignored', delivery, reason: `${wanted} was deleted` });
+        } else {
+          if (!deps.git) throw new HttpError(503, 'CFN_GITOPS_REPO is not set: the server has no repository to fetch');
+          const git = await deps.git.fetch();
+          const { report } = await startPush({ client, git, taskQueue: settings.temporal.taskQueue, push: { before: push.before, after: push.after } });
+          const failed = report.environments.filter((e) => e.status === 'error');
+          log.info({ delivery, before: push.before, after: push.after, environments: report.environments.map((e) => `${e.environment}:${e.status}`) }, 'push handled');
+          cached = undefined;
+          const answer = { status: failed.length ? 'partly failed' : 'started', delivery, report: { ...report, environments: report.environments.map((e) => ({ ...e, url: link(e.workflowId) })) } };
+          if (failed.length) {
+            // Let GitHub's redelivery try again: the environments already taken answer "duplicate".
+            deliveries.release(delivery);
+            res.status(500).json({ ...answer, error: failed.map((e) => e.error).join('; ') });
+            return;
+          }
+          res.status(202).json(answer);
+        }
+      }
+      deliveries.done(delivery);
+    } catch (error) {
+      deliveries.release(delivery);
+      if (error instanceof GitReadError) throw new HttpError(502, error.message);
+      throw error;
+    }
+  });
+
+  app.use((req: Request) => {
+    throw new HttpError(404, `no route ${req.method} ${req.path}`);
+  });
+
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    if (error instanceof HttpError) {
+      res.status(error.status).set(error.headers).json({ error: error.message });
+      return;
+    }
+    const status = (error as { status?: number; type?: string }).status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser: malformed JSON, too large, bad charset.
+      const type = (error as { type?: string }).type;
+      const message = type === 'entity.parse.failed' ? 'the body is not valid JSON' : type === 'entity.too.large' ? 'the body is too large' : (error as Error).message;
+      res.status(status).json({ error: message });
+      return;
+    }
+    log.error({ method: req.method, path: req.path, error: (error as Error)?.message }, 'request failed');
+    res.status(500).json({ error: (error as Error)?.message ?? String(error) });
+  });
+  return app;
+}

@@ -1,0 +1,125 @@
+/** Small builders for the server tests: environment states and a Temporal client over them. */
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { DEPLOY_PHASE, ENVIRONMENT } from '../../common/search-attributes';
+import type { TemporalSettings } from '../../common/temporal-settings';
+import type { DeploymentRecord, DesiredState, EnvironmentState, PendingApproval } from '../../common/types';
+import { commit } from '../support/fixtures';
+
+export const TEMPORAL: TemporalSettings = { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'cfn-gitops', uiUrl: 'http://ui.test' };
+
+/** A finished deployment record. */
+export function record(number: number, result: DeploymentRecord['result'], appVersion: string, minutes = 2, endedAt = '2024-05-01T12:00:00.000Z'): DeploymentRecord {
+  const end = Date.parse(endedAt);
+  return {
+    number,
+    action: 'sync',
+    commit: commit(`c${number}`).sha,
+    appVersion,
+    requestedAt: new Date(end - minutes * 60_000 - 1000).toISOString(),
+    startedAt: new Date(end - minutes * 60_000).toISOString(),
+    endedAt,
+    result,
+    message: `${result} #${number}`,
+    workflowId: `cfn-gitops/env/${number}-sync-c${number}`,
+  };
+}
+
+/** An idle environment that deployed `version`, with the given history (most recent first). */
+export function idleState(environment: string, version: string, history: DeploymentRecord[] = [record(1, 'Succeeded', version)]): EnvironmentState {
+  return {
+    environment,
+    phase: 'Idle',
+    deploymentCount: history.length,
+    successfulVersions: [],
+    desired: { commit: history[0]?.commit ?? commit('c0').sha, generation: 1, appVersion: version, action: 'sync' },
+    applied: { commit: history[0]?.commit ?? commit('c0').sha, generation: 1, appVersion: version, at: '2024-05-01T12:00:00.000Z' },
+    deployedVersion: version,
+    lastResult: history[0],
+    history,
+    sync: { status: 'Synced', checkedAt: '2024-05-01T12:00:00.000Z', desiredVersion: version, deployedVersion: version, drifted: [], message: 'deployed' },
+  };
+}
+
+/** An environment waiting for approval of `next` while `current` runs in AWS. */
+export function waitingState(environment: string, current: string, next: string): EnvironmentState {
+  const state = idleState(environment, current);
+  const approval: PendingApproval = {
+    environment,
+    commit: { ...commit('d1d1d1d1', 2), author: { name: 'Dana <Developer>', email: 'dana@example.com' } },
+    currentVersion: current,
+    newVersion: next,
+    action: 'sync',
+    requestedAt: '2024-05-01T12:10:00.000Z',
+    expiresAt: '2024-05-08T12:10:00.000Z',
+  };
+  return {
+    ...state,
+    phase: 'WaitingForApproval',
+    deploymentCount: 2,
+    desired: { commit: approval.commit.sha, generation: 2, appVersion: next, action: 'sync' },
+    current: { number: 2, action: 'sync', commit: approval.commit.sha, appVersion: next, requestedAt: approval.requestedAt, startedAt: approval.requestedAt },
+    approval,
+    sync: { ...state.sync!, status: 'Progressing' },
+  };
+}
+
+/** What the fake client was asked. */
+export interface FakeCalls {
+  updates: { workflowId: string; name: string; args: unknown[] }[];
+  submitted: DesiredState[];
+}
+
+/**
+ * A Temporal client over fixed states: list, query, approve/reject/cancel updates (refused with
+ * `refuse` when set) and update-with-start (answers `accepted`).
+ */
+export function fakeClient(states: EnvironmentState[], options: { refuse?: string; queryFails?: boolean; unreachable?: boolean } = {}): { client: Client; calls: FakeCalls } {
+  const calls: FakeCalls = { updates: [], submitted: [] };
+  const find = (id: string) => states.find((s) => `cfn-gitops/${s.environment}` === id);
+  const client = {
+    connection: { withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn() },
+    workflowService: {
+      describeNamespace: async () => {
+        if (options.unreachable) throw new Error('14 UNAVAILABLE: connection refused');
+        return {};
+      },
+    },
+    workflow: {
+      list: () =>
+        (async function* () {
+          if (options.unreachable) throw new Error('14 UNAVAILABLE: connection refused');
+          for (const s of states) {
+            yield {
+              workflowId: `cfn-gitops/${s.environment}`,
+              typedSearchAttributes: new TypedSearchAttributes([
+                { key: ENVIRONMENT, value: s.environment },
+                { key: DEPLOY_PHASE, value: s.phase },
+              ]),
+            };
+          }
+        })(),
+      getHandle: (workflowId: string) => ({
+        query: async () => {
+          if (options.queryFails) throw new Error('no poller');
+          const state = find(workflowId);
+          if (!state) throw Object.assign(new Error('workflow not found'), { name: 'WorkflowNotFoundError' });
+          return state;
+        },
+        executeUpdate: async (definition: { name: string } | string, { args }: { args: unknown[] }) => {
+          const name = typeof definition === 'string' ? definition : definition.name;
+          if (!find(workflowId)) throw Object.assign(new Error(`workflow ${workflowId} not found`), { name: 'WorkflowNotFoundError' });
+          calls.updates.push({ workflowId, name, args });
+          if (options.refuse) throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ message: options.refuse }));
+          const by = (args[0] as { by: string }).by;
+          return { environment: workflowId.replace('cfn-gitops/', ''), accepted: true, message: `${name === 'approve' ? 'approved' : name === 'reject' ? 'rejected' : 'cancel requested'} by ${by}` };
+        },
+      }),
+      executeUpdateWithStart: async (_update: unknown, { args }: { args: [DesiredState] }) => {
+        calls.submitted.push(args[0]);
+        return { outcome: 'accepted', message: 'taken' };
+      },
+    },
+  };
+  return { client: client as unknown as Client, calls };
+}

@@ -1,0 +1,181 @@
+import { renderMetrics } from '../../server/metrics';
+import { escapeHtml, relativeTime, renderCard, renderDashboard } from '../../server/render';
+import { readServerSettings } from '../../server/settings';
+import { DeliveryLog, signBody, verifySignature } from '../../server/webhook';
+import { renderStatusTable, statusRow, type EnvironmentDetail, type EnvironmentStatus, type GitMain } from '../../starter/status';
+import { idleState, record, waitingState } from './fakes';
+
+const NOW = Date.parse('2024-05-01T12:15:00.000Z');
+const url = (environment: string) => `http://ui.test/namespaces/default/workflows/cfn-gitops%2F${environment}`;
+const listed = (state: ReturnType<typeof idleState>) => ({ environment: state.environment, workflowId: `cfn-gitops/${state.environment}`, state, attributes: {} });
+const git = (versions: Record<string, string>): GitMain => ({ commit: 'f'.repeat(40), environments: new Map(Object.entries(versions).map(([k, v]) => [k, { appVersion: v }])) });
+
+describe('webhook signatures', () => {
+  const body = Buffer.from('{"ref":"refs/heads/main"}');
+
+  it("accepts GitHub's sha256 HMAC of the raw body (the example in GitHub's docs)", () => {
+    const signature = 'sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17';
+    expect(signBody("It's a Secret to Everybody", 'Hello, World!')).toBe(signature);
+    expect(verifySignature("It's a Secret to Everybody", Buffer.from('Hello, World!'), signature)).toBe(true);
+    expect(verifySignature('s3cret', body, signBody('s3cret', body))).toBe(true);
+  });
+
+  it('refuses another secret, another body, a missing or malformed header', () => {
+    expect(verifySignature('other', body, signBody('s3cret', body))).toBe(false);
+    expect(verifySignature('s3cret', Buffer.from(`${body} `), signBody('s3cret', body))).toBe(false);
+    expect(verifySignature('s3cret', body, undefined)).toBe(false);
+    expect(verifySignature('s3cret', body, 'sha1=abc')).toBe(false);
+    expect(verifySignature('s3cret', body, `${signBody('s3cret', body)}00`)).toBe(false);
+  });
+});
+
+describe('DeliveryLog', () => {
+  it('claims a delivery once, forgets a released one and the oldest past its capacity', () => {
+    const log = new DeliveryLog(2);
+    expect(log.claim('a')).toBe(true);
+    expect(log.claim('a')).toBe(false);
+    log.release('a');
+    expect(log.claim('a')).toBe(true);
+    log.done('a');
+    expect(log.claim('b')).toBe(true);
+    expect(log.claim('c')).toBe(true);
+    expect(log.size).toBe(2);
+    expect(log.claim('a')).toBe(true);
+    expect(log.claim('c')).toBe(false);
+  });
+});
+
+describe('readServerSettings', () => {
+  it('maps tokens to names and reads the repo, branch and secret', () => {
+    const settings = readServerSettings({
+      CFN_GITOPS_API_TOKENS: 'alice-token-0123456789=Alice Approver, bob-token-0123456789=Bob',
+      GITHUB_WEBHOOK_SECRET: 'hook',
+      CFN_GITOPS_REPO: '/srv/gitops',
+    });
+    expect([...settings.apiTokens]).toEqual([
+      ['alice-token-0123456789', 'Alice Approver'],
+      ['bob-token-0123456789', 'Bob'],
+    ]);
+    expect(settings).toMatchObject({ webhookSecret: 'hook', repo: '/srv/gitops', branch: 'main', refreshSeconds: 3 });
+    expect(settings.temporal.namespace).toBe('default');
+  });
+
+  it('names the variable and the entry that is wrong, never the token', () => {
+    expect(() => readServerSettings({ CFN_GITOPS_API_TOKENS: 'alice-token-0123456789=Alice,justatoken' })).toThrow('invalid settings: CFN_GITOPS_API_TOKENS: entry 2 is not token=Person Name');
+    expect(() => readServerSettings({ CFN_GITOPS_API_TOKENS: 'short=Bob' })).toThrow('CFN_GITOPS_API_TOKENS: entry 1 (Bob): a token has at least 16 characters');
+    expect(() => readServerSettings({ CFN_GITOPS_DASHBOARD_REFRESH: 'soon' })).toThrow(/CFN_GITOPS_DASHBOARD_REFRESH/);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(readServerSettings({ CFN_GITOPS_API_TOKENS: '', GITHUB_WEBHOOK_SECRET: '' })).toMatchObject({ webhookSecret: undefined, apiTokens: new Map() });
+  });
+});
+
+describe('status rows: git against AWS', () => {
+  it('is in sync when git main asks for the deployed version', () => {
+    const row = statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.4.2' }) });
+    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'git', deployedVersion: '1.4.2', phase: 'Idle', syncStatus: 'Synced', lastResult: 'Succeeded', source: 'query' });
+  });
+
+  it('is out of sync when main asks for another version, Missing without a workflow, Orphaned without a folder', () => {
+    expect(statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.5.0' }) }).syncStatus).toBe('OutOfSync');
+    expect(statusRow({ environment: 'new', url: url('new'), git: git({ new: '1.0.0' }) })).toMatchObject({ syncStatus: 'Missing', desiredVersion: '1.0.0', phase: undefined, source: 'none' });
+    expect(statusRow({ environment: 'old', url: url('old'), listed: listed(idleState('old', '1.0.0')), git: git({}) })).toMatchObject({ syncStatus: 'Orphaned', removedFromGit: true });
+  });
+
+  it('is Progressing while a deployment waits or runs, and shows the approval', () => {
+    const row = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'workflow', deployedVersion: '1.4.1', syncStatus: 'Progressing', phase: 'WaitingForApproval' });
+    expect(row.pendingApproval).toMatchObject({ currentVersion: '1.4.1', newVersion: '1.4.2', author: 'Dana <Developer>' });
+  });
+
+  it('falls back to the search attributes when the query fails', () => {
+    const row = statusRow({ environment: 'dev', url: url('dev'), listed: { environment: 'dev', workflowId: 'cfn-gitops/dev', attributes: { phase: 'Idle', appVersion: '1.4.2', syncStatus: 'Drifted' } } });
+    expect(row).toMatchObject({ deployedVersion: '1.4.2', phase: 'Idle', syncStatus: 'Drifted', source: 'search-attributes' });
+  });
+
+  it('renders a terminal table with ages and the approval', () => {
+    const rows = [
+      statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.5.0', prod: '1.4.2' }) }),
+      statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')), git: git({ dev: '1.5.0', prod: '1.4.2' }) }),
+    ];
+    expect(renderStatusTable(rows, NOW)).toBe(
+      [
+        'ENVIRONMENT  DESIRED  DEPLOYED  PHASE               SYNC         CHECKED  LAST RESULT        PENDING APPROVAL                             TEMPORAL UI',
+        'dev          1.5.0    1.4.2     Idle                OutOfSync    15m ago  Succeeded 15m ago  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdev',
+        'prod         1.4.2    1.4.1     WaitingForApproval  Progressing  15m ago  Succeeded 15m ago  1.4.1 → 1.4.2 (d1d1d1d by Dana <Developer>)  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('metrics', () => {
+  it('writes the Prometheus text format: sync statuses, approvals, deployments by result and durations', () => {
+    const dev = statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')) });
+    const prod = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+    const details: EnvironmentDetail[] = [
+      { ...dev, deployments: [record(3, 'Failed', '1.4.3', 0.25), record(2, 'Succeeded', '1.4.2', 4), record(1, 'Succeeded', '1.4.1', 1)] },
+      { ...prod, environment: 'prod "main"', deployments: [] },
+    ];
+    const text = renderMetrics(details);
+    expect(text).toContain('# TYPE cfn_gitops_environments gauge\n');
+    expect(text).toContain('cfn_gitops_environments{sync_status="Synced"} 1\ncfn_gitops_environments{sync_status="OutOfSync"} 0\n');
+    expect(text).toContain('cfn_gitops_environments{sync_status="Progressing"} 1\n');
+    expect(text).toContain('cfn_gitops_pending_approvals 1\n');
+    expect(text).toContain('cfn_gitops_deployments{environment="dev",result="Succeeded"} 2\ncfn_gitops_deployments{environment="dev",result="Failed"} 1\n');
+    expect(text).toContain(
+      [
+        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="10"} 0',
+        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="30"} 1',
+        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="60"} 2',
+        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="120"} 2',
+        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="300"} 3',
+      ].join('\n'),
+    );
+    expect(text).toContain('cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="+Inf"} 3\ncfn_gitops_deployment_duration_seconds_sum{environment="dev"} 315\ncfn_gitops_deployment_duration_seconds_count{environment="dev"} 3\n');
+    expect(text).toContain('cfn_gitops_environment_info{environment="prod \\"main\\"",phase="WaitingForApproval",sync_status="Progressing",deployed_version="1.4.1",desired_version="1.4.2"} 1\n');
+    // Every line is a comment or `name{labels} value`.
+    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?\d+(\.\d+)?)$/);
+  });
+});
+
+describe('dashboard HTML', () => {
+  const waiting: EnvironmentStatus = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+
+  it('escapes every value that reaches the page', () => {
+    expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+    const hostile: EnvironmentStatus = { ...waiting, deployedVersion: '<img src=x onerror=alert(1)>', lastResultMessage: '<script>alert(2)</script>', lastResult: 'Failed' };
+    const html = renderCard(hostile, NOW, true);
+    expect(html).not.toContain('<img');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(html).toContain('by Dana &lt;Developer&gt;');
+  });
+
+  it('shows approve and reject for the waiting version only when signed in', () => {
+    expect(renderCard(waiting, NOW, true)).toContain('<button type="button" class="approve" data-action="approve" data-environment="prod" data-version="1.4.2">Approve 1.4.2</button>');
+    expect(renderCard(waiting, NOW, false)).not.toContain('<button');
+    expect(renderCard(waiting, NOW, false)).toContain('Sign in with an API token to approve or reject.');
+  });
+
+  it('links to the Temporal UI only over http(s)', () => {
+    expect(renderCard(waiting, NOW, false)).toContain(`<a href="${url('prod')}" target="_blank" rel="noopener noreferrer">Temporal UI</a>`);
+    expect(renderCard({ ...waiting, url: 'javascript:alert(1)' }, NOW, false)).not.toContain('javascript:');
+  });
+
+  it('embeds the same card renderer in the page script, under a CSP nonce', () => {
+    const page = renderDashboard({ rows: [waiting], now: NOW, namespace: 'ns<1>', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: ['repo <unreachable>'], nonce: 'n0nce' });
+    expect(page).toContain('<script nonce="n0nce">');
+    expect(page).toContain('function renderCard(');
+    expect(page).toContain('const REFRESH_MS = 3000;');
+    expect(page).toContain('namespace ns&lt;1&gt;');
+    expect(page).toContain('repo &lt;unreachable&gt;');
+    expect(page).toContain('data-environment="prod"');
+  });
+
+  it('tells relative times both ways', () => {
+    expect(relativeTime('2024-05-01T12:14:30.000Z', NOW)).toBe('30s ago');
+    expect(relativeTime('2024-05-01T14:15:00.000Z', NOW)).toBe('in 2h');
+    expect(relativeTime(undefined, NOW)).toBe('');
+  });
+});

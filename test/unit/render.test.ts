@@ -1,0 +1,125 @@
+import { plan } from '../../common/plan';
+import { renderAnnotations, renderPlan, renderStartReport, renderStepSummary, textTable, type RenderedEntry } from '../../common/render';
+import { commit, config, snapshot } from '../support/fixtures';
+
+const link = (workflowId: string) => `http://ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
+
+const entries: RenderedEntry[] = [
+  { environment: 'development', action: 'sync', status: 'Succeeded', reason: 'config changed', appVersion: '1.5.0', workflowId: 'cfn-gitops/development', message: 'development: app 1.5.0 deployed by execution e-1' },
+  { environment: 'featureX', action: 'delete', status: 'accepted', reason: 'removed', workflowId: 'cfn-gitops/featureX' },
+  {
+    environment: 'prod',
+    action: 'sync',
+    status: 'invalid',
+    reason: 'config changed',
+    workflowId: 'cfn-gitops/prod',
+    error: 'prod/config.yaml:3: parameters.InstanceType: expected string | number,\ngot array',
+    file: 'prod/config.yaml',
+    line: 3,
+  },
+];
+
+describe('textTable', () => {
+  it('pads every column to its widest cell and trims the line ends', () => {
+    expect(textTable(['A', 'BB'], [['xxx', 'y'], ['z', '']])).toBe('A    BB\nxxx  y\nz');
+  });
+
+  it('prints only the header when there are no rows', () => {
+    expect(textTable(['ENVIRONMENT', 'ACTION'], [])).toBe('ENVIRONMENT  ACTION');
+  });
+});
+
+describe('renderPlan', () => {
+  it('shows the range, the notes and one row per environment, with the error in place of the reason', () => {
+    const before = snapshot({ 'prod/config.yaml': config('"1.0.0"'), 'featureX/config.yaml': config('"0.1.0"') }, commit('b0b0b0b0', 10));
+    const after = snapshot({ 'prod/config.yaml': config('"1.1.0"'), 'dev/config.yaml': 'appVersion: [1]\n' }, commit('a1a1a1a1', 11));
+    const result = plan({
+      before,
+      after,
+      changes: [{ path: 'prod/config.yaml' }, { path: 'dev/config.yaml' }, { path: 'featureX/config.yaml' }],
+      notes: ['a note'],
+    });
+    expect(renderPlan(result)).toBe(
+      [
+        'plan b0b0b0b..a1a1a1a: 3 environment(s)',
+        'note: a note',
+        'ENVIRONMENT  ACTION   VERSION  REASON',
+        `dev          invalid  -        ${result.environments[0]!.error!.message}`,
+        'featureX     delete   -        removed',
+        'prod         sync     1.1.0    config changed',
+      ].join('\n'),
+    );
+    expect(result.environments[0]!.error!.message).toMatch(/^dev\/config\.yaml:1: appVersion/);
+  });
+
+  it('says "nothing to do" for a push that changes no environment, and leaves out the range start on a first push', () => {
+    expect(renderPlan({ after: 'a1a1a1a1'.padEnd(40, '0'), notes: [], environments: [] })).toBe('plan a1a1a1a: 0 environment(s)\nnothing to do');
+  });
+});
+
+describe('renderStartReport', () => {
+  it('prints one row per environment with the detail and a Temporal UI link', () => {
+    const rows: RenderedEntry[] = [
+      { ...entries[0]!, message: 'deployed by e-1' },
+      entries[1]!,
+      { ...entries[2]!, error: 'prod/config.yaml:3: bad' },
+    ];
+    expect(renderStartReport(rows, link)).toBe(
+      [
+        'ENVIRONMENT  ACTION  VERSION  STATUS     DETAIL                   TEMPORAL UI',
+        'development  sync    1.5.0    Succeeded  deployed by e-1          http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdevelopment',
+        'featureX     delete  -        accepted   removed                  http://ui.test/namespaces/default/workflows/cfn-gitops%2FfeatureX',
+        'prod         sync    -        invalid    prod/config.yaml:3: bad  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
+      ].join('\n'),
+    );
+  });
+
+  it('says "nothing to do" without entries', () => {
+    expect(renderStartReport([], link)).toBe('nothing to do');
+  });
+});
+
+describe('renderStepSummary (GitHub Actions job summary)', () => {
+  it('writes a Markdown table, escaping | and folding newlines inside cells', () => {
+    expect(renderStepSummary('cfn-gitops deployments', entries, link)).toBe(
+      [
+        '### cfn-gitops deployments',
+        '',
+        '| Environment | Action | Version | Status | Details | Workflow |',
+        '| --- | --- | --- | --- | --- | --- |',
+        '| development | sync | 1.5.0 | Succeeded | development: app 1.5.0 deployed by execution e-1 | [cfn-gitops/development](http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdevelopment) |',
+        '| featureX | delete | - | accepted | removed | [cfn-gitops/featureX](http://ui.test/namespaces/default/workflows/cfn-gitops%2FfeatureX) |',
+        '| prod | sync | - | invalid | prod/config.yaml:3: parameters.InstanceType: expected string \\| number, got array | [cfn-gitops/prod](http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod) |',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps a version holding | inside its cell', () => {
+    const [row] = renderStepSummary('t', [{ ...entries[0]!, appVersion: 'a|b' }], link).split('\n').slice(4);
+    expect(row).toBe('| development | sync | a\\|b | Succeeded | development: app 1.5.0 deployed by execution e-1 | [cfn-gitops/development](http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdevelopment) |');
+    expect(row!.split(/(?<!\\)\|/)).toHaveLength(8);
+  });
+
+  it('says that no environment changed', () => {
+    expect(renderStepSummary('cfn-gitops deployments', [], link)).toBe('### cfn-gitops deployments\n\nNo environment changed.\n');
+  });
+});
+
+describe('renderAnnotations (GitHub Actions workflow commands)', () => {
+  it('writes one ::error per invalid, errored or failed environment, with file, line and an escaped message', () => {
+    const failed: RenderedEntry = { environment: 'staging', action: 'sync', status: 'Failed', reason: 'config changed', workflowId: 'cfn-gitops/staging', message: 'staging: 100% broken\r\nStartPipelineExecution refused' };
+    const unreachable: RenderedEntry = { environment: 'qa', action: 'sync', status: 'error', reason: 'added', workflowId: 'cfn-gitops/qa', error: 'qa: could not submit' };
+    expect(renderAnnotations([...entries, failed, unreachable])).toBe(
+      [
+        '::error file=prod/config.yaml,line=3,title=cfn-gitops prod::prod/config.yaml:3: parameters.InstanceType: expected string | number,%0Agot array',
+        '::error title=cfn-gitops staging::staging: 100%25 broken%0D%0AStartPipelineExecution refused',
+        '::error title=cfn-gitops qa::qa: could not submit',
+      ].join('\n'),
+    );
+  });
+
+  it('writes nothing when every environment is fine', () => {
+    expect(renderAnnotations(entries.slice(0, 2))).toBe('');
+  });
+});
