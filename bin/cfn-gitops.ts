@@ -156,6 +156,30 @@ program
   );
 
 program
+  .command('status [environment]')
+  .description('desired (git main) against deployed (AWS) for every environment, or one with its recent deployments')
+  .option('--repo <dir>', 'read desired versions from this GitOps repo\'s main (default: what the workflows last received)')
+  .option('--json', 'print one JSON document')
+  .action(
+    action(async (environment: string | undefined, flags: { repo?: string; json?: boolean }) => {
+      const { statusCommand } = await import('../starter/status');
+      return statusCommand(environment, flags, readTemporalSettings(), output);
+    }),
+  );
+
+program
+  .command('server')
+  .description('run the API server: dashboard, status and approvals API, GitHub webhook receiver')
+  .option('--port <port>', 'port to listen on', port, 3000)
+  .option('--host <host>', 'address to listen on (default: every interface)')
+  .action(
+    action(async (flags: { port: number; host?: string }) => {
+      const { readServerSettings, runServer } = await import('../server');
+      await runServer(readServerSettings(), { port: flags.port, host: flags.host, onListening: (url) => console.error(`cfn-gitops server listening on ${url}`) });
+    }),
+  );
+
+program
   .command('worker')
   .description('run the Temporal worker (workflows and AWS activities) until SIGINT or SIGTERM')
   .action(
