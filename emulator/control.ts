@@ -36,6 +36,7 @@ const faultSchema = z
     error: z.object({ code: z.string().min(1), message: z.string(), status: z.number().int().min(400).max(599) }).optional(),
     count: z.number().int().positive().optional(),
     seed: z.number().int().optional(),
+    when: z.enum(['before', 'after']).optional(),
   })
   .strict();
 

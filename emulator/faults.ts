@@ -19,6 +19,11 @@ export interface FaultInput {
   count?: number;
   /** Seed of this rule's random draws, so a run is reproducible. */
   seed?: number;
+  /**
+   * `before` (default): the call fails and has no effect. `after`: the call takes effect, then the
+   * error is returned instead of its result (a lost response), as a retried call would meet it.
+   */
+  when?: 'before' | 'after';
 }
 
 /** A fault rule in force. */
@@ -64,9 +69,10 @@ export class FaultInjector {
   }
 
   /** Latency to add and the error to answer with (if any) for one call. */
-  decide(service: ServiceName, operation: string): { latencyMs: number; error?: AwsError } {
+  decide(service: ServiceName, operation: string): { latencyMs: number; error?: AwsError; after: boolean } {
     let latencyMs = 0;
     let error: AwsError | undefined;
+    let after = false;
     for (const { rule, random } of this.rules) {
       if (rule.service && rule.service !== service) continue;
       if (rule.operation && rule.operation !== operation) continue;
@@ -80,8 +86,11 @@ export class FaultInjector {
       } else if (rule.serverErrorRate && random.next() < rule.serverErrorRate) {
         error = serverError(service, random.next() < 0.5);
       }
-      if (error) rule.injected++;
+      if (error) {
+        rule.injected++;
+        after = rule.when === 'after';
+      }
     }
-    return { latencyMs, error };
+    return { latencyMs, error, after };
   }
 }

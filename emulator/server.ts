@@ -129,11 +129,12 @@ export class EmulatorServer {
     }
   }
 
-  /** Applies injected latency and faults; returns the injected error, if any. */
-  private async faults(service: ServiceName, operation: string): Promise<AwsError | undefined> {
+  /** Applies injected latency; returns the injected error (to throw before or after the call), if any. */
+  private async faults(service: ServiceName, operation: string): Promise<{ before?: AwsError; after?: AwsError }> {
     const decision = this.emulator.faults.decide(service, operation);
     if (decision.latencyMs > 0) await sleep(decision.latencyMs);
-    return decision.error;
+    if (!decision.error) return {};
+    return decision.after ? { after: decision.error } : { before: decision.error };
   }
 
   private async cloudFormation(res: ServerResponse, action: string, q: QueryObject, requestId: string, started: number, region?: string): Promise<void> {
@@ -142,9 +143,10 @@ export class EmulatorServer {
     let errorCode: string | undefined;
     const injected = await this.faults('cloudformation', action);
     try {
-      if (injected) throw injected;
+      if (injected.before) throw injected.before;
       const r = this.emulator.region(region);
       const result = handleCloudFormation({ engine: r.cfn, changeSets: r.changeSets, drift: r.drift }, action, q);
+      if (injected.after) throw injected.after;
       const out: string[] = ['<', action, 'Response xmlns="', CFN_NS, '">'];
       if (result !== undefined) {
         out.push('<', action, 'Result>');
@@ -177,8 +179,9 @@ export class EmulatorServer {
       }
       target = codePipelineTarget(body);
       const injected = await this.faults('codepipeline', operation);
-      if (injected) throw injected;
+      if (injected.before) throw injected.before;
       const result = handleCodePipeline(this.emulator.region(region).pipelines, operation, body, `arn:aws:iam::${this.emulator.settings.accountId}:root`);
+      if (injected.after) throw injected.after;
       reply = { status: 200, headers: { 'Content-Type': 'application/x-amz-json-1.1' }, body: JSON.stringify(result) };
     } catch (error) {
       if (!(error instanceof AwsError)) throw error;
@@ -196,8 +199,9 @@ export class EmulatorServer {
     let target: string | undefined;
     try {
       const injected = await this.faults('s3', s3Operation(method, url));
-      if (injected) throw injected;
+      if (injected.before) throw injected.before;
       const out = this.emulator.s3.handle(method, url, req.headers, body);
+      if (injected.after) throw injected.after;
       operation = out.operation;
       target = out.target;
       reply = { status: out.status, headers: out.headers, body: out.body ?? '' };

@@ -188,14 +188,13 @@ function parseBody(body: string): JsonObject {
   if (trimmed.startsWith('{')) {
     try {
       value = JSON.parse(body) as Json;
-    } catch (error) {
-      const match = /position (\d+)/.exec(String((error as Error).message));
-      const position = match ? Number(match[1]) : 0;
+    } catch {
+      const position = jsonErrorOffset(body);
       const before = body.slice(0, position).split('\n');
       throw formatError(`JSON not well-formed. (line ${before.length}, column ${before[before.length - 1].length + 1})`);
     }
   } else {
-    const document = parseDocument(body, { uniqueKeys: true, prettyErrors: false, strict: false });
+    const document = parseDocument(body, { uniqueKeys: true, strict: false });
     if (document.errors.length > 0) {
       const first = document.errors[0];
       const pos = first.linePos?.[0];
@@ -880,4 +879,95 @@ function cidr(block: string, count: number, bits: number): string[] {
     out.push(`${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}/${newPrefix}`);
   }
   return out;
+}
+
+/** Offset of the first character where `text` stops being valid JSON (for error positions). */
+function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const ws = (): void => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const fail = (): never => {
+    throw i;
+  };
+  const literal = (word: string): void => {
+    if (text.startsWith(word, i)) i += word.length;
+    else fail();
+  };
+  const string = (): void => {
+    if (text[i] !== '"') fail();
+    i++;
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) fail();
+      i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (ch === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return;
+        }
+        fail();
+      }
+    } else if (ch === '"') string();
+    else if (ch === 't') literal('true');
+    else if (ch === 'f') literal('false');
+    else if (ch === 'n') literal('null');
+    else {
+      const match = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 64));
+      if (!match || match[0].length === 0) fail();
+      else i += match[0].length;
+    }
+  };
+  try {
+    value();
+    ws();
+    return i;
+  } catch (offset) {
+    return typeof offset === 'number' ? offset : 0;
+  }
 }
