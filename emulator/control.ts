@@ -104,7 +104,10 @@ export function handleControl(emulator: Emulator, method: string, url: URL, body
   const route = `${method} ${path}`;
   switch (route) {
     case 'GET /_emulator/health':
-      return { status: 200, body: { status: 'ok', uptimeMs: Date.now() - emulator.startedAt, ...emulator.counts() } };
+      return {
+        status: 200,
+        body: { status: 'ok', uptimeMs: Date.now() - emulator.startedAt, ...emulator.counts(), memoryRssBytes: process.memoryUsage().rss },
+      };
     case 'POST /_emulator/reset':
       emulator.reset();
       return { status: 200, body: { reset: true } };

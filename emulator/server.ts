@@ -18,6 +18,12 @@ import { escapeXml, writeXml } from './xml';
 const CFN_NS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
 const CP_PREFIX = 'CodePipeline_20150709.';
 
+/** When a request arrived: wall clock for the log, monotonic clock for its duration. */
+interface Started {
+  at: number;
+  t0: number;
+}
+
 interface Reply {
   status: number;
   headers: Record<string, string>;
@@ -80,7 +86,7 @@ export class EmulatorServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const started = Date.now();
+    const started: Started = { at: Date.now(), t0: performance.now() };
     const requestId = uuid();
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://emulator');
@@ -137,7 +143,7 @@ export class EmulatorServer {
     return decision.after ? { after: decision.error } : { before: decision.error };
   }
 
-  private async cloudFormation(res: ServerResponse, action: string, q: QueryObject, requestId: string, started: number, region?: string): Promise<void> {
+  private async cloudFormation(res: ServerResponse, action: string, q: QueryObject, requestId: string, started: Started, region?: string): Promise<void> {
     const target = cloudFormationTarget(q);
     let reply: Reply;
     let errorCode: string | undefined;
@@ -164,7 +170,7 @@ export class EmulatorServer {
     this.send(res, reply, requestId, 'x-amzn-RequestId');
   }
 
-  private async codePipeline(res: ServerResponse, operation: string, raw: Buffer, requestId: string, started: number, region?: string): Promise<void> {
+  private async codePipeline(res: ServerResponse, operation: string, raw: Buffer, requestId: string, started: Started, region?: string): Promise<void> {
     let reply: Reply;
     let errorCode: string | undefined;
     let target: string | undefined;
@@ -192,7 +198,7 @@ export class EmulatorServer {
     this.send(res, reply, requestId, 'x-amzn-RequestId');
   }
 
-  private async s3(req: IncomingMessage, res: ServerResponse, method: string, url: URL, body: Buffer, requestId: string, started: number): Promise<void> {
+  private async s3(req: IncomingMessage, res: ServerResponse, method: string, url: URL, body: Buffer, requestId: string, started: Started): Promise<void> {
     let reply: Reply;
     let errorCode: string | undefined;
     let operation = `${method} ${url.pathname}`;
@@ -222,16 +228,16 @@ export class EmulatorServer {
     this.send(res, reply, requestId, 'x-amz-request-id');
   }
 
-  private record(service: ServiceName, operation: string, target: string | undefined, status: number, errorCode: string | undefined, requestId: string, started: number): void {
+  private record(service: ServiceName, operation: string, target: string | undefined, status: number, errorCode: string | undefined, requestId: string, started: Started): void {
     this.emulator.journal.call({
-      time: new Date(started).toISOString(),
+      time: new Date(started.at).toISOString(),
       service,
       operation,
       target,
       status,
       errorCode,
       requestId,
-      durationMs: Date.now() - started,
+      durationMs: Math.round((performance.now() - started.t0) * 100) / 100,
     });
   }
 

@@ -83,8 +83,13 @@ export class PipelineEngine {
     }
   }
 
-  /** Deletes a pipeline and forgets its executions. */
+  /** Deletes a pipeline and forgets its executions (running ones end as Cancelled in the operations log). */
   delete(name: string): void {
+    const pipeline = this.pipelines.get(name);
+    if (!pipeline) return;
+    for (const execution of pipeline.executions.values()) {
+      if (RUNNING.has(execution.status)) this.ctx.journal.update(execution.id, 'Cancelled', true);
+    }
     this.pipelines.delete(name);
     this.ctx.changed();
   }

@@ -360,4 +360,15 @@ Outputs:
     const live = await aws.cfn.send(new DescribeStacksCommand({}));
     expect(live.Stacks?.map((s) => s.StackName)).not.toContain('del');
   });
+
+  it('keeps regions apart: the signing region decides where a stack lives', async () => {
+    const eu = clients(emulator.url, 'eu-west-1');
+    const out = await eu.cfn.send(new CreateStackCommand({ StackName: 'regional', TemplateBody: 'Resources:\n  T: { Type: AWS::SNS::Topic }\n' }));
+    expect(out.StackId).toMatch(/^arn:aws:cloudformation:eu-west-1:123456789012:stack\/regional\//);
+    const stack = await stackSettled(eu.cfn, 'regional');
+    expect(stack.StackStatus).toBe('CREATE_COMPLETE');
+    await expect(aws.cfn.send(new DescribeStacksCommand({ StackName: 'regional' }))).rejects.toMatchObject({ name: 'ValidationError' });
+    const topic = (await eu.cfn.send(new DescribeStackResourcesCommand({ StackName: 'regional' }))).StackResources?.[0];
+    expect(topic?.PhysicalResourceId).toMatch(/^arn:aws:sns:eu-west-1:123456789012:regional-T-/);
+  });
 });
