@@ -44,6 +44,11 @@ export interface StackChange extends StackRef {
   requiredParameters: string[];
   /** Stable key of this desired state; the ClientRequestToken is derived from it. */
   requestKey: string;
+  /**
+   * Parameters whose change alone does not call for an update: the app version travels as the
+   * execution's variable, so a new version must not cost a stack update.
+   */
+  ignoreForUpdate?: string[];
 }
 
 /** What `inspectStack` found and what it means for a sync. */
@@ -145,7 +150,8 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       );
       const wanted = await parametersFor(change);
       // Parameters the stack holds by their template default are not compared.
-      const parametersDiffer = wanted.some((p) => stack.parameters[p.ParameterKey] !== p.ParameterValue);
+      const ignored = new Set(change.ignoreForUpdate ?? []);
+      const parametersDiffer = wanted.some((p) => !ignored.has(p.ParameterKey) && stack.parameters[p.ParameterKey] !== p.ParameterValue);
       return { stack, needsUpdate: parametersDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
     },
 

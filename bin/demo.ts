@@ -74,11 +74,13 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       CFN_GITOPS_POLL_MIN: '250ms',
       CFN_GITOPS_POLL_MAX: '2s',
     };
+    // The worker runs in this process and reads the standard AWS credential chain from it.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: env.AWS_SECRET_ACCESS_KEY, AWS_REGION: region });
     const workerSettings = readWorkerSettings(env);
     let stopWorker!: () => void;
     const workerStopped = new Promise<void>((resolve) => (stopWorker = resolve));
     const workerReady = new Promise<void>((resolve) => {
-      const running = runWorker(workerSettings, { stop: workerStopped, onReady: resolve });
+      const running = runWorker(workerSettings, { stop: workerStopped, onReady: resolve, logLevel: 'WARN' });
       stops.unshift(async () => {
         stopWorker();
         await running;

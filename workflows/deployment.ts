@@ -113,6 +113,7 @@ function stackChange(input: DeploymentInput, key: string): StackChange {
     parameters,
     requiredParameters: Object.keys(config!.parameters),
     requestKey: `${workflowInfo().workflowId}/${key}`,
+    ignoreForUpdate: ['AppVersion'],
   };
 }
 
