@@ -118,7 +118,8 @@ export function handleControl(emulator: Emulator, method: string, url: URL, body
         target: q.get('target') ?? undefined,
         since: q.get('since') ?? undefined,
       });
-      return { status: 200, body: { calls } };
+      const limit = Number(q.get('limit') ?? 0);
+      return { status: 200, body: { calls: limit > 0 ? calls.slice(-limit) : calls } };
     }
     case 'GET /_emulator/operations': {
       const operations = emulator.journal.listOperations({ kind: q.get('kind') ?? undefined, target: q.get('target') ?? undefined });

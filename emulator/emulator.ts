@@ -28,9 +28,11 @@ export interface EmulatorSettings {
   defaultRegion: string;
   /** Account id in ARNs. */
   accountId: string;
+  /** Timing at start and after a reset. */
   timing: EmulatorTiming;
   /** The call log keeps at most this many calls. */
   maxCallLog: number;
+  /** Structured log sink. */
   log: LogFn;
   /** Called whenever the state changes (the state file's debounced writer). */
   onChange: () => void;

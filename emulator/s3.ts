@@ -237,8 +237,6 @@ export class S3Store {
   }
 
   private listBuckets(): S3Response {
-    const buckets: XmlValue[] = [];
-    for (const b of this.buckets.values()) buckets.push({ Name: b.name, CreationDate: new Date(b.created) });
     const out = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult xmlns="', XMLNS, '"><Owner><ID>emulator</ID><DisplayName>emulator</DisplayName></Owner><Buckets>'];
     for (const b of this.buckets.values()) {
       out.push('<Bucket><Name>', b.name, '</Name><CreationDate>', new Date(b.created).toISOString(), '</CreationDate></Bucket>');

@@ -263,7 +263,7 @@ function analyze(body: string, doc: JsonObject): TemplateInfo {
   if (doc.Parameters !== undefined) {
     if (!isObject(doc.Parameters)) throw formatError('Parameters must be an object');
     for (const [key, decl] of Object.entries(doc.Parameters)) {
-      parameters.set(key, parameterDeclaration(key, decl));
+      parameters.set(key, parameterDeclaration(decl));
     }
   }
   const resourceTypes = new Map<string, string>();
@@ -331,7 +331,7 @@ function analyze(body: string, doc: JsonObject): TemplateInfo {
   };
 }
 
-function parameterDeclaration(key: string, decl: Json): ParameterDeclaration {
+function parameterDeclaration(decl: Json): ParameterDeclaration {
   if (!isObject(decl) || typeof decl.Type !== 'string') {
     throw formatError(`Every Parameters object must contain a Type member.`);
   }
@@ -819,7 +819,7 @@ class Resolver {
       text = this.str(arg, 'Fn::Sub');
     }
     if (locals) vars = { ...locals, ...vars };
-    return text.replace(/\$\{([^}]*)\}/g, (whole, inner: string) => {
+    return text.replace(/\$\{([^}]*)\}/g, (_whole, inner: string) => {
       if (inner.startsWith('!')) return `\${${inner.slice(1)}}`;
       const name = inner.trim();
       let value: Value;

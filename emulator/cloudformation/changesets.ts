@@ -203,10 +203,7 @@ export class ChangeSetService {
    */
   execute(input: { changeSetName: string; stackName?: string; token?: string; disableRollback?: boolean }): void {
     const { stack, changeSet } = this.find(input.changeSetName, input.stackName);
-    if (input.token) {
-      const earlier = stack.tokens.get(input.token);
-      if (earlier && earlier.action === 'ExecuteChangeSet') return;
-    }
+    if (this.cfn.earlierCall(stack, input.token, 'ExecuteChangeSet')) return;
     if (changeSet.status !== 'CREATE_COMPLETE' || changeSet.executionStatus !== 'AVAILABLE') {
       throw new AwsError(
         'InvalidChangeSetStatus',

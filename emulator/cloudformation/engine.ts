@@ -164,6 +164,24 @@ export class CloudFormationEngine {
     return stack;
   }
 
+  /**
+   * The earlier call a ClientRequestToken identified on this stack, when it was the same action.
+   * @throws AwsError TokenAlreadyExistsException when the token was used for another action.
+   */
+  earlierCall(stack: StackRecord, token: string | undefined, action: string): { operationId?: string } | undefined {
+    if (!token) return undefined;
+    const earlier = stack.tokens.get(token);
+    if (!earlier) return undefined;
+    if (earlier.action !== action) {
+      throw new AwsError(
+        'TokenAlreadyExistsException',
+        `Another ${earlier.action} request has already been submitted with the client request token ${token}`,
+        400,
+      );
+    }
+    return earlier;
+  }
+
   /** Finds the stack and logical id that own a physical resource id. */
   findByPhysicalId(physicalId: string): { stack: StackRecord; logicalId: string } | undefined {
     const hit = this.physicalIndex.get(physicalId);
@@ -244,8 +262,8 @@ export class CloudFormationEngine {
     this.checkName(input.stackName);
     const existing = this.find(input.stackName);
     if (existing) {
-      const earlier = input.token ? existing.tokens.get(input.token) : undefined;
-      if (earlier && earlier.action === 'CreateStack') return { stackId: existing.stackId, operationId: earlier.operationId };
+      const earlier = this.earlierCall(existing, input.token, 'CreateStack');
+      if (earlier) return { stackId: existing.stackId, operationId: earlier.operationId };
       throw new AwsError('AlreadyExistsException', `Stack [${input.stackName}] already exists`, 400);
     }
     const info = parseTemplate(input.templateBody);
@@ -307,10 +325,8 @@ export class CloudFormationEngine {
    */
   updateStack(input: UpdateStackInput): OperationStarted {
     const stack = this.get(input.stackName);
-    if (input.token) {
-      const earlier = stack.tokens.get(input.token);
-      if (earlier && earlier.action === 'UpdateStack') return { stackId: stack.stackId, operationId: earlier.operationId };
-    }
+    const earlier = this.earlierCall(stack, input.token, 'UpdateStack');
+    if (earlier) return { stackId: stack.stackId, operationId: earlier.operationId };
     this.assertUpdatable(stack);
     if (input.usePreviousTemplate && input.templateBody !== undefined) {
       throw validationError('You cannot specify both usePreviousTemplate and Template Body/Template URL');
@@ -424,10 +440,7 @@ export class CloudFormationEngine {
   deleteStack(input: DeleteStackInput): void {
     const stack = this.find(input.stackName);
     if (!stack || stack.status === 'DELETE_COMPLETE') return;
-    if (input.token) {
-      const earlier = stack.tokens.get(input.token);
-      if (earlier && earlier.action === 'DeleteStack') return;
-    }
+    if (this.earlierCall(stack, input.token, 'DeleteStack')) return;
     if (stack.status === 'DELETE_IN_PROGRESS') return;
     if (stack.enableTerminationProtection) {
       throw validationError(
@@ -475,10 +488,7 @@ export class CloudFormationEngine {
    */
   continueUpdateRollback(input: { stackName: string; resourcesToSkip: string[]; token?: string }): void {
     const stack = this.get(input.stackName);
-    if (input.token) {
-      const earlier = stack.tokens.get(input.token);
-      if (earlier && earlier.action === 'ContinueUpdateRollback') return;
-    }
+    if (this.earlierCall(stack, input.token, 'ContinueUpdateRollback')) return;
     if (stack.status !== 'UPDATE_ROLLBACK_FAILED' || !stack.pendingRollback) {
       throw validationError(
         `Stack ${stack.stackId} is in ${stack.status} state and can not continue update rollback. ContinueUpdateRollback can be performed only on UPDATE_ROLLBACK_FAILED stacks.`,

@@ -52,7 +52,7 @@ export function startAction(env: ActionEnvironment, execution: ExecutionRecord, 
   const provider = action.actionTypeId.provider;
   const category = action.actionTypeId.category;
   try {
-    if (category === 'Source' && provider === 'S3') return s3Source(env, execution, action);
+    if (category === 'Source' && provider === 'S3') return s3Source(env, action);
     if (category === 'Deploy' && provider === 'CloudFormation') return deploy(env, execution, action, delayMs);
     if (category === 'Approval') return { kind: 'done', ok: true, summary: 'Approved' };
     // Any other provider (CodeBuild, Lambda, ...) simply succeeds after its delay, passing inputs through.
@@ -69,7 +69,7 @@ function emptyZip(): string {
   return Buffer.from(zipSync({})).toString('base64');
 }
 
-function s3Source(env: ActionEnvironment, execution: ExecutionRecord, action: ActionRecord): ActionStart {
+function s3Source(env: ActionEnvironment, action: ActionRecord): ActionStart {
   const bucket = action.resolvedConfiguration.S3Bucket;
   const key = action.resolvedConfiguration.S3ObjectKey;
   if (!env.s3.buckets.has(bucket)) {

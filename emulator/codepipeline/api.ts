@@ -33,7 +33,7 @@ function paginate<T>(items: T[], body: Body, max: number): { items: T[]; nextTok
   return { items: slice, nextToken: start + size < items.length ? Buffer.from(String(start + size)).toString('base64') : undefined };
 }
 
-function execution(engine: PipelineEngine, pipeline: PipelineRecord, id: string): ExecutionRecord {
+function execution(pipeline: PipelineRecord, id: string): ExecutionRecord {
   const found = pipeline.executions.get(id);
   if (!found) {
     throw new AwsError(
@@ -165,7 +165,7 @@ const handlers: Record<string, Handler> = {
   },
   GetPipelineExecution(engine, body) {
     const pipeline = engine.get(requiredString(body, 'pipelineName'));
-    const e = execution(engine, pipeline, requiredString(body, 'pipelineExecutionId'));
+    const e = execution(pipeline, requiredString(body, 'pipelineExecutionId'));
     return {
       pipelineExecution: {
         pipelineName: pipeline.name,
@@ -224,7 +224,7 @@ const handlers: Record<string, Handler> = {
     const executionId = filter?.pipelineExecutionId ?? filter?.latestInPipelineExecution?.pipelineExecutionId;
     const actions: ActionRecord[] = [];
     if (executionId) {
-      actions.push(...execution(engine, pipeline, executionId).actions);
+      actions.push(...execution(pipeline, executionId).actions);
     } else {
       for (const id of pipeline.order) actions.push(...(pipeline.executions.get(id)?.actions ?? []));
     }

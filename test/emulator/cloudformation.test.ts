@@ -9,6 +9,7 @@ import {
   DescribeStacksCommand,
   GetTemplateCommand,
   InsufficientCapabilitiesException,
+  TokenAlreadyExistsException,
   ListStacksCommand,
   UpdateStackCommand,
   ValidateTemplateCommand,
@@ -208,6 +209,10 @@ Outputs:
     expect(operations).toEqual([expect.objectContaining({ operation: 'CREATE_STACK', status: 'CREATE_COMPLETE', clientRequestToken: 'token-1' })]);
     const all = await events(aws, 'idempotent');
     expect(all.every((e) => e.ClientRequestToken === 'token-1')).toBe(true);
+    // A token belongs to one call: reusing it for another one is refused.
+    await expect(
+      aws.cfn.send(new UpdateStackCommand({ StackName: 'idempotent', UsePreviousTemplate: true, Parameters: [{ ParameterKey: 'Env', ParameterValue: 'dev' }], ClientRequestToken: 'token-1' })),
+    ).rejects.toThrow(TokenAlreadyExistsException);
   });
 
   it('updates a stack, says when there is nothing to update, and refuses an update while one runs', async () => {

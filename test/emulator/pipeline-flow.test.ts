@@ -5,6 +5,7 @@ import {
   DescribeStacksCommand,
   GetTemplateCommand,
   waitUntilStackCreateComplete,
+  waitUntilStackDeleteComplete,
 } from '@aws-sdk/client-cloudformation';
 import {
   GetPipelineCommand,
@@ -166,6 +167,8 @@ describe('the emulator runs the product flow end to end', () => {
 
     // Deleting the environment: the environment stack first, then the pipeline stack.
     await aws.cfn.send(new DeleteStackCommand({ StackName: 'cfn-gitops-dev-env' }));
+    const deleted = await waitUntilStackDeleteComplete({ client: aws.cfn, maxWaitTime: 20, minDelay: 1, maxDelay: 1 }, { StackName: 'cfn-gitops-dev-env' });
+    expect(deleted.state).toBe('SUCCESS');
     const envGone = await stackSettled(aws.cfn, env2?.StackId as string);
     expect(envGone.StackStatus).toBe('DELETE_COMPLETE');
     await expect(aws.cfn.send(new DescribeStacksCommand({ StackName: 'cfn-gitops-dev-env' }))).rejects.toMatchObject({
