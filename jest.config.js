@@ -8,4 +8,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
+  // Keep-alive sockets of the SDK clients and fetch may outlive a file by seconds; never let them hold CI.
+  forceExit: true,
 };

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort, startDevServer, type DevServer } from '../../worker/dev-server';
 import { TEST_NAMESPACES } from './namespaces';
 
@@ -16,7 +16,7 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
   const [server, bundle] = await Promise.all([
     process.env.TEMPORAL_ADDRESS ? undefined : freePort().then((port) => startDevServer({ port, uiPort: null, namespaces: ['default', ...Object.values(TEST_NAMESPACES)] })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows') }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
   ]);
   const bundlePath = path.join(artifacts, 'workflow-bundle.js');
   writeFileSync(bundlePath, bundle.code);
