@@ -42,13 +42,12 @@ function json<T>(result: CliResult): T {
   return JSON.parse(result.stdout) as T;
 }
 
-const describeIfCli = existsSync(AWS) ? describe : describe.skip;
-
-describeIfCli('the AWS CLI against the emulator', () => {
+describe('the AWS CLI against the emulator', () => {
   let emulator: RunningEmulator;
   let dir: string;
 
   beforeAll(async () => {
+    if (!existsSync(AWS)) throw new Error(`${AWS} is missing: run bash scripts/setup.sh`);
     emulator = await startTestEmulator();
     dir = mkdtempSync(join(tmpdir(), 'emulator-cli-'));
   });
