@@ -376,4 +376,23 @@ Outputs:
     const topic = (await eu.cfn.send(new DescribeStackResourcesCommand({ StackName: 'regional' }))).StackResources?.[0];
     expect(topic?.PhysicalResourceId).toMatch(/^arn:aws:sns:eu-west-1:123456789012:regional-T-/);
   });
+
+  it('cancels a create that DeleteStack interrupts and deletes what it made', async () => {
+    await control(emulator.url, 'POST', '/stacks/next-operations', { stackName: 'interrupted', operation: 'CREATE', delayMs: 1000 });
+    const created = await aws.cfn.send(
+      new CreateStackCommand({ StackName: 'interrupted', TemplateBody: BUCKETS, Parameters: [{ ParameterKey: 'Env', ParameterValue: 'dev' }] }),
+    );
+    await new Promise((r) => setTimeout(r, 450));
+    await aws.cfn.send(new DeleteStackCommand({ StackName: 'interrupted' }));
+    const gone = await stackSettled(aws.cfn, created.StackId as string);
+    expect(gone.StackStatus).toBe('DELETE_COMPLETE');
+    const all = statuses(await events(aws, created.StackId as string));
+    expect(all).toContain('interrupted:CREATE_FAILED');
+    expect(all.indexOf('Data:DELETE_COMPLETE')).toBeGreaterThan(all.indexOf('interrupted:DELETE_IN_PROGRESS'));
+    const { operations } = await control<{ operations: OperationRecord[] }>(emulator.url, 'GET', '/operations?target=interrupted');
+    expect(operations.map((o) => [o.operation, o.status])).toEqual([
+      ['CREATE_STACK', 'CREATE_FAILED'],
+      ['DELETE_STACK', 'DELETE_COMPLETE'],
+    ]);
+  });
 });
