@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 /**
  * Writes the workflow bundle next to the compiled worker (`dist/workflow-bundle.js`) so that a
  * worker starts in well under a second instead of bundling for several.
  */
 export async function writeWorkflowBundle(): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
   const target = path.resolve(__dirname, '..', 'workflow-bundle.js');
   writeFileSync(target, code);
   return target;
