@@ -1,9 +1,11 @@
 import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client } from '@temporalio/client';
 import { policyFor, type EnvironmentPolicy, type PolicySettings } from '../common/policy';
 import { createCloudFormationActivities } from './cloudformation';
 import { createCodePipelineActivities } from './codepipeline';
+import { createDriftActivities, createEnvironmentWorkflows } from './drift';
 import type { PollTiming } from './poll';
 import { createS3Activities } from './s3';
 
@@ -22,6 +24,10 @@ export interface ActivityDependencies {
   timing: PollTiming;
   /** Region when the repo names none. */
   defaultRegion: string;
+  /** Drift sweep: the Temporal client that lists, queries and signals environment workflows (else the activity context's own). */
+  temporal?: Client;
+  /** Drift sweep: environments checked at once (CFN_GITOPS_DRIFT_CONCURRENCY, default 8). */
+  driftConcurrency?: number;
 }
 
 /**
@@ -34,6 +40,15 @@ export function createActivities(deps: ActivityDependencies) {
     ...createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing),
     ...createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing),
     ...createS3Activities((region) => deps.aws.s3(region)),
+    ...createDriftActivities({
+      cloudFormation: (region) => deps.aws.cloudFormation(region),
+      codePipeline: (region) => deps.aws.codePipeline(region),
+      workflows: deps.temporal ? createEnvironmentWorkflows(deps.temporal) : undefined,
+      policy: deps.policy,
+      timing: deps.timing,
+      defaultRegion: deps.defaultRegion,
+      concurrency: deps.driftConcurrency ?? 8,
+    }),
 
     /** The orchestrator's policy for an environment and the region to use. */
     async getPolicy(input: { environment: string; repoProtected: boolean; region?: string }): Promise<EnvironmentPolicy & { region: string }> {

@@ -86,6 +86,17 @@ decisionCommand('reject', 'reject the deployment waiting in an environment; AWS 
 decisionCommand('cancel', 'cancel what runs or waits in an environment; a running pipeline execution is stopped');
 
 program
+  .command('drift [environment]')
+  .description('check every environment (or one) against git main and AWS now: version, resource drift, missing and orphaned stacks; exits 0 unless the sweep itself failed')
+  .option('--json', 'print one JSON document')
+  .action(
+    action(async (environment: string | undefined, flags: { json?: boolean }) => {
+      const { driftCommand } = await import('../starter/drift');
+      return driftCommand(environment, flags, readTemporalSettings(), output);
+    }),
+  );
+
+program
   .command('pending')
   .description('list what waits for approval, and for whom')
   .option('--json', 'print one JSON document')

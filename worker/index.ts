@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from './aws-clients';
 import { connectionOptions } from '../common/temporal-settings';
+import { connectClient } from '../starter/client';
+import { ensureDriftSchedule } from './schedule';
 import type { WorkerSettings } from './settings';
 
 /** The workflow bundle `npm run build` writes; without it the worker bundles at start (a few seconds). */
@@ -31,20 +33,35 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
 export async function runWorker(settings: WorkerSettings, options: RunWorkerOptions = {}): Promise<void> {
   const aws = createAwsClients({ endpointUrl: settings.endpointUrl });
   const connection = await NativeConnection.connect(connectionOptions(settings.temporal, readFileSync));
+  // A client of its own: the drift sweep lists, queries and signals environment workflows, and the worker keeps the schedule.
+  const temporal = await connectClient(settings.temporal);
   try {
     const worker = await Worker.create({
       connection,
       namespace: settings.temporal.namespace,
       taskQueue: settings.temporal.taskQueue,
       ...workflowSource(),
-      activities: createActivities({ aws, policy: settings.policy, timing: settings.poll, defaultRegion: settings.region }),
+      activities: createActivities({
+        aws,
+        policy: settings.policy,
+        timing: settings.poll,
+        defaultRegion: settings.region,
+        temporal: temporal.client,
+        driftConcurrency: settings.driftConcurrency,
+      }),
       shutdownGraceTime: '10s',
     });
+    // Deployments do not depend on the schedule: a refusal (e.g. no permission on schedules) is logged, not fatal.
+    await ensureDriftSchedule(temporal.client, { taskQueue: settings.temporal.taskQueue, intervalMs: settings.driftIntervalMs }).then(
+      (outcome) => Runtime.instance().logger.info(`drift schedule ${outcome}`, { intervalMs: settings.driftIntervalMs }),
+      (error: unknown) => Runtime.instance().logger.error(`drift schedule not ensured: ${(error as Error).message}`),
+    );
     void options.stop?.then(() => worker.shutdown());
     const running = worker.run();
     options.onReady?.();
     await running;
   } finally {
+    await temporal.close();
     await connection.close();
     aws.destroy();
   }

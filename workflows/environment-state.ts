@@ -266,11 +266,14 @@ export class EnvironmentController {
   /** The last sync request taken, kept for self-heal. */
   lastRequest?: DesiredState;
 
-  getState(): EnvironmentState {
+  getState(): EnvironmentState & { location?: { stackPrefix: string; region?: string } } {
+    // Where the stacks live (the newest request's prefix and region): the drift sweep finds them, and orphans, by it.
+    const request = this.pending?.request ?? this.current?.request ?? this.lastRequest;
     return {
       ...this.state,
       current: this.current?.record,
       pending: this.pending?.record,
+      ...(request ? { location: { stackPrefix: request.settings.stackPrefix, region: request.settings.region } } : {}),
     };
   }
 

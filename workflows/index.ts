@@ -1,3 +1,4 @@
 /** Every workflow the worker registers. */
 export { environmentWorkflow } from './environment';
 export { deploymentWorkflow } from './deployment';
+export { driftSweepWorkflow } from './drift';

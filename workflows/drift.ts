@@ -1,0 +1,146 @@
+import { getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { RetryPolicy, SignalDefinition } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { DriftCheck, SweepTarget } from '../activities/drift';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import { healSignal, syncStatusSignal } from '../common/messages';
+import { SyncStatus, type SyncReport } from '../common/types';
+
+/**
+ * Throttling and transient AWS failures are retried with a backoff that reaches minutes, so a
+ * sweep over hundreds of environments eases off instead of tripping AWS's rate limits harder.
+ */
+const retry: RetryPolicy = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '2 minutes',
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+const { listSweepTargets } = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '2 minutes', retry });
+const { checkEnvironmentSync } = proxyActivities<Activities>({ startToCloseTimeout: '15 minutes', heartbeatTimeout: '2 minutes', retry });
+
+/** What a sweep checks: every environment, or one. */
+export interface DriftSweepInput {
+  /** Only this environment. */
+  environment?: string;
+  /** Environments checked at once; the worker's CFN_GITOPS_DRIFT_CONCURRENCY when absent. */
+  concurrency?: number;
+}
+
+/** One environment's line in the sweep's result. */
+export interface DriftEntry extends SyncReport {
+  environment: string;
+  /** The environment workflow that was told; absent for stacks no workflow owns. */
+  workflowId?: string;
+  stackPrefix: string;
+  region: string;
+  /** Self-heal asked the environment workflow to deploy git's version again. */
+  healRequested?: boolean;
+  /** Why self-heal, allowed for this environment, did not ask. */
+  healSkipped?: string;
+}
+
+/** What `driftSweepWorkflow` returns and `cfn-gitops drift --json` prints. */
+export interface DriftSweepResult {
+  environment?: string;
+  startedAt: string;
+  finishedAt: string;
+  /** One per environment (and prefix), sorted by environment. */
+  entries: DriftEntry[];
+  /** Entries per status. */
+  counts: Partial<Record<SyncStatus, number>>;
+}
+
+/**
+ * The drift sweep, run by the schedule `cfn-gitops-drift-sweep` and by `cfn-gitops drift`: lists
+ * the environments (workflows and the stacks under their prefixes), then checks each in one
+ * activity, a bounded number at a time. Each check tells the environment workflow its sync
+ * status; the sweep asks environments whose policy allows self-heal to deploy git's version
+ * again when they are OutOfSync or Drifted (a protected environment still waits for approval).
+ */
+export async function driftSweepWorkflow(input: DriftSweepInput = {}): Promise<DriftSweepResult> {
+  const startedAt = new Date().toISOString();
+  const { targets, concurrency } = await listSweepTargets({ environment: input.environment });
+  const limit = Math.max(1, Math.floor(input.concurrency ?? concurrency));
+  const scope = input.environment ? `environment ${input.environment}` : `${targets.length} environment(s)`;
+  let done = 0;
+  setCurrentDetails(`checking ${scope}, ${limit} at a time`);
+
+  const checked = await mapLimit(targets, limit, async (target) => {
+    const entry = await sweepOne(target);
+    done += 1;
+    setCurrentDetails(`checking ${scope}, ${limit} at a time: ${done} done`);
+    return entry;
+  });
+
+  const entries = checked.filter((e): e is DriftEntry => e !== undefined);
+  const counts: Partial<Record<SyncStatus, number>> = {};
+  for (const entry of entries) counts[entry.status] = (counts[entry.status] ?? 0) + 1;
+  const summary = Object.entries(counts).map(([status, n]) => `${n} ${status}`).join(', ') || 'nothing to check';
+  setCurrentDetails(`checked ${scope}: ${summary}`);
+  log.info('drift sweep done', { environments: entries.length, counts });
+  return { environment: input.environment, startedAt, finishedAt: new Date().toISOString(), entries, counts };
+}
+
+/** Checks one environment; a check that failed after its retries is reported as Unknown. */
+async function sweepOne(target: SweepTarget): Promise<DriftEntry | undefined> {
+  const where = { environment: target.environment, workflowId: target.workflowId, stackPrefix: target.stackPrefix, region: target.region };
+  let check: DriftCheck;
+  try {
+    check = await checkEnvironmentSync(target);
+  } catch (error) {
+    const report: SyncReport = { status: SyncStatus.Unknown, checkedAt: new Date().toISOString(), drifted: [], message: `could not check: ${innermostMessage(error)}` };
+    if (target.workflowId) await signal(target.workflowId, syncStatusSignal, report);
+    return { ...where, ...report };
+  }
+  const report = check.report;
+  if (!report) return undefined;
+  const entry: DriftEntry = { ...where, ...report };
+  if (target.selfHeal && target.workflowId && (report.status === SyncStatus.OutOfSync || report.status === SyncStatus.Drifted)) {
+    if (report.status === SyncStatus.Drifted && check.redeployedAlready) {
+      // A same-version deploy leaves unchanged resources as they are: asking again every sweep would only loop.
+      entry.healSkipped = 'this commit was already deployed again and the drift remains; fix the resources by hand or through the template';
+    } else {
+      log.info('self-heal', { environment: target.environment, status: report.status });
+      entry.healRequested = await signal(target.workflowId, healSignal, { reason: `${report.status}: ${report.message ?? ''}`.trim() });
+    }
+  }
+  return entry;
+}
+
+/** Signals another workflow; false (logged) when it is gone. */
+async function signal<Args extends unknown[]>(workflowId: string, definition: SignalDefinition<Args>, ...args: Args): Promise<boolean> {
+  try {
+    await getExternalWorkflowHandle(workflowId).signal(definition, ...args);
+    return true;
+  } catch (error) {
+    log.warn('signal not delivered', { workflowId, signal: definition.name, reason: innermostMessage(error) });
+    return false;
+  }
+}
+
+/** Runs `work` over `items`, at most `limit` at a time, keeping the order of `items`. */
+async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+/** The innermost message of a failure chain: the activity's "env: call target: AWS's reason". */
+function innermostMessage(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown } | undefined;
+  let message = current?.message ?? String(error);
+  while (current?.cause) {
+    current = current.cause as { message?: string; cause?: unknown };
+    if (current.message) message = current.message;
+  }
+  return message;
+}
