@@ -53,7 +53,7 @@ export function renderCard(row: EnvironmentStatus, now: number, signedIn: boolea
     ['Last result', row.lastResult ? `<span data-field="last-result" class="result-${e(row.lastResult)}">${e(row.lastResult)}</span>${when(row.lastResultAt)}` : '<span data-field="last-result">-</span>'],
     ['Checked', row.syncCheckedAt ? when(row.syncCheckedAt) : '-'],
   ];
-  if (row.running) {
+  if (row.running && !row.pendingApproval) {
     lines.push(['Running', `#${e(row.running.number)} ${e(row.running.action)} ${e(row.running.appVersion ?? '')}${row.running.pipelineExecutionId ? ` <small>execution ${e(row.running.pipelineExecutionId)}</small>` : ''}`]);
   }
   const details = lines.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join('');
@@ -95,7 +95,7 @@ const STYLE = `
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif}
 header.top{display:flex;gap:1rem;align-items:center;justify-content:space-between;padding:.75rem 1.25rem;border-bottom:1px solid var(--line)}
 header.top h1{font-size:1.1rem;margin:0}#auth{display:flex;gap:.5rem;align-items:center}
-main{padding:1.25rem}#grid{display:grid;gap:1rem;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
+main{padding:1.25rem}#grid{display:grid;gap:1rem;align-items:start;grid-template-columns:repeat(auto-fill,minmax(300px,1fr))}
 .card{border:1px solid var(--line);border-left:6px solid var(--mute);border-radius:8px;padding:.75rem 1rem}
 .card header{display:flex;justify-content:space-between;align-items:center}.card h2{margin:0;font-size:1.15rem}
 .sync-Synced{border-left-color:var(--ok)}.sync-OutOfSync,.sync-Drifted,.sync-Orphaned{border-left-color:var(--warn)}
@@ -124,7 +124,13 @@ const KEY = 'cfn-gitops-token';
 let signedInAs = null;
 const $ = (id) => document.getElementById(id);
 function token() { return localStorage.getItem(KEY); }
-function notice(text, isError) { const n = $('notice'); n.textContent = text || ''; n.className = isError ? 'error' : ''; }
+let stickyUntil = 0;
+/** Shows a message; a sticky one (a decision's answer, a refused token) outlives the next refreshes for a while. */
+function notice(text, isError, sticky) {
+  if (!sticky && Date.now() < stickyUntil) return;
+  if (sticky) stickyUntil = Date.now() + 8000;
+  const n = $('notice'); n.textContent = text || ''; n.className = isError ? 'error' : '';
+}
 function drawAuth() {
   const name = signedInAs;
   $('signed-in').hidden = !name; $('sign-in').hidden = Boolean(name);
@@ -135,7 +141,8 @@ async function whoAmI() {
   if (!t) { signedInAs = null; return drawAuth(); }
   try {
     const r = await fetch('/api/me', { headers: { authorization: 'Bearer ' + t } });
-    if (r.status === 401) { localStorage.removeItem(KEY); signedInAs = null; notice('That token was not accepted.', true); }
+    if (r.ok) stickyUntil = 0;
+    if (r.status === 401) { localStorage.removeItem(KEY); signedInAs = null; notice('That token was not accepted.', true, true); }
     else if (r.ok) signedInAs = (await r.json()).name;
   } catch (err) { notice('Cannot reach the server: ' + err.message, true); }
   drawAuth();
@@ -150,7 +157,7 @@ async function refresh() {
     $('grid').innerHTML = renderCards(body.environments, Date.now(), Boolean(signedInAs));
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
     $('updated').dateTime = new Date().toISOString();
-    if ($('notice').dataset.sticky !== '1') notice((body.warnings || []).join(' '), false);
+    notice((body.warnings || []).join(' '), false, false);
   } catch (err) { notice('Refresh failed: ' + err.message, true); }
 }
 async function decide(button) {
@@ -165,12 +172,10 @@ async function decide(button) {
     });
     const body = await r.json();
     if (!r.ok) throw new Error(body.error || r.statusText);
-    $('notice').dataset.sticky = '1'; notice(environment + ': ' + body.message, false);
-    setTimeout(() => { $('notice').dataset.sticky = ''; }, 8000);
+    notice(environment + ': ' + body.message, false, true);
   } catch (err) {
-    $('notice').dataset.sticky = '1'; notice(environment + ': ' + action + ' refused: ' + err.message, true);
+    notice(environment + ': ' + action + ' refused: ' + err.message, true, true);
     if (message) message.textContent = err.message;
-    setTimeout(() => { $('notice').dataset.sticky = ''; }, 8000);
   }
   await refresh();
 }
@@ -218,6 +223,7 @@ export function renderDashboard(model: DashboardModel): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cfn-gitops: environments</title>
+<link rel="icon" href="data:,">
 <style nonce="${e(model.nonce)}">${STYLE}</style>
 </head>
 <body>

@@ -203,7 +203,8 @@ export function statusRow(input: { environment: string; url: string; listed?: Li
     row.syncCheckedAt = state.sync.checkedAt;
     row.syncMessage = state.sync.message;
   }
-  row.syncStatus = syncStatusOf(row, state?.sync?.status ?? (listed?.attributes.syncStatus as SyncStatus | undefined), Boolean(state?.current));
+  const deploying = Boolean(state?.current) && phase !== DeployPhase.WaitingForApproval;
+  row.syncStatus = syncStatusOf(row, state?.sync?.status ?? (listed?.attributes.syncStatus as SyncStatus | undefined), deploying);
   const last = state?.lastResult;
   if (last) {
     row.lastResult = last.result;
@@ -230,7 +231,8 @@ export function statusRow(input: { environment: string; url: string; listed?: Li
 }
 
 /**
- * Git against AWS, as Argo CD compares them: a deployment under way is Progressing; with git
+ * Git against AWS, as Argo CD compares them: a deployment under way is Progressing (one that
+ * waits for approval is not under way: it is out of sync until someone approves it); with git
  * main known, a folder without a workflow is Missing, a version that differs is OutOfSync and a
  * workflow whose folder is gone is Orphaned until it is deleted; otherwise the workflow's last check.
  */

@@ -125,7 +125,7 @@ describe('API server: webhook, status and approvals', () => {
     expect(settled.map((r) => [r.environment, r.desiredVersion, r.deployedVersion, r.phase, r.syncStatus, r.lastResult])).toEqual([
       ['development', '1.4.2', '1.4.2', 'Idle', 'Synced', 'Succeeded'],
       ['featureX', '1.5.0-beta.1', '1.5.0-beta.1', 'Idle', 'Synced', 'Succeeded'],
-      ['prod', '1.4.1', undefined, 'WaitingForApproval', 'Progressing', undefined],
+      ['prod', '1.4.1', undefined, 'WaitingForApproval', 'OutOfSync', undefined],
     ]);
     expect(row(settled, 'prod')!.pendingApproval).toMatchObject({ newVersion: '1.4.1', author: 'Dana Developer' });
     // One execution per pipeline: the replayed delivery started nothing.

@@ -67,7 +67,7 @@ describe('API server routes', () => {
     expect(body.environments.map((e: { environment: string; desiredVersion: string; deployedVersion?: string; syncStatus: string; phase?: string }) => [e.environment, e.desiredVersion, e.deployedVersion, e.phase, e.syncStatus])).toEqual([
       ['development', '1.4.2', '1.4.2', 'Idle', 'Synced'],
       ['featureX', '1.5.0-beta.1', undefined, undefined, 'Missing'],
-      ['prod', '1.4.1', '1.4.0', 'WaitingForApproval', 'Progressing'],
+      ['prod', '1.4.1', '1.4.0', 'WaitingForApproval', 'OutOfSync'],
     ]);
     expect(body.environments[2]).toMatchObject({ workflowId: 'cfn-gitops/prod', url: 'http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod', pendingApproval: { newVersion: '1.4.1' } });
   });
@@ -194,7 +194,7 @@ describe('API server routes', () => {
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
     const html = await page.text();
-    expect(html).toContain('<article class="card sync-Progressing" data-environment="prod">');
+    expect(html).toContain('<article class="card sync-OutOfSync" data-environment="prod">');
     expect(html).toContain('<span data-field="desired">1.5.0-beta.1</span>');
   });
 

@@ -83,9 +83,12 @@ describe('status rows: git against AWS', () => {
     expect(statusRow({ environment: 'old', url: url('old'), listed: listed(idleState('old', '1.0.0')), git: git({}) })).toMatchObject({ syncStatus: 'Orphaned', removedFromGit: true });
   });
 
-  it('is Progressing while a deployment waits or runs, and shows the approval', () => {
-    const row = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
-    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'workflow', deployedVersion: '1.4.1', syncStatus: 'Progressing', phase: 'WaitingForApproval' });
+  it('is OutOfSync while a deployment waits for approval, Progressing once it runs, and shows the approval', () => {
+    const waiting = waitingState('prod', '1.4.1', '1.4.2');
+    const row = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waiting) });
+    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'workflow', deployedVersion: '1.4.1', syncStatus: 'OutOfSync', phase: 'WaitingForApproval' });
+    const running = { ...waiting, phase: 'RunningPipeline' as const, approval: undefined };
+    expect(statusRow({ environment: 'prod', url: url('prod'), listed: listed(running), git: git({ prod: '1.4.2' }) }).syncStatus).toBe('Progressing');
     expect(row.pendingApproval).toMatchObject({ currentVersion: '1.4.1', newVersion: '1.4.2', author: 'Dana <Developer>' });
   });
 
@@ -101,9 +104,9 @@ describe('status rows: git against AWS', () => {
     ];
     expect(renderStatusTable(rows, NOW)).toBe(
       [
-        'ENVIRONMENT  DESIRED  DEPLOYED  PHASE               SYNC         CHECKED  LAST RESULT        PENDING APPROVAL                             TEMPORAL UI',
-        'dev          1.5.0    1.4.2     Idle                OutOfSync    15m ago  Succeeded 15m ago  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdev',
-        'prod         1.4.2    1.4.1     WaitingForApproval  Progressing  15m ago  Succeeded 15m ago  1.4.1 → 1.4.2 (d1d1d1d by Dana <Developer>)  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
+        'ENVIRONMENT  DESIRED  DEPLOYED  PHASE               SYNC       CHECKED  LAST RESULT        PENDING APPROVAL                             TEMPORAL UI',
+        'dev          1.5.0    1.4.2     Idle                OutOfSync  15m ago  Succeeded 15m ago  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdev',
+        'prod         1.4.2    1.4.1     WaitingForApproval  OutOfSync  15m ago  Succeeded 15m ago  1.4.1 → 1.4.2 (d1d1d1d by Dana <Developer>)  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
       ].join('\n'),
     );
   });
@@ -119,8 +122,8 @@ describe('metrics', () => {
     ];
     const text = renderMetrics(details);
     expect(text).toContain('# TYPE cfn_gitops_environments gauge\n');
-    expect(text).toContain('cfn_gitops_environments{sync_status="Synced"} 1\ncfn_gitops_environments{sync_status="OutOfSync"} 0\n');
-    expect(text).toContain('cfn_gitops_environments{sync_status="Progressing"} 1\n');
+    expect(text).toContain('cfn_gitops_environments{sync_status="Synced"} 1\ncfn_gitops_environments{sync_status="OutOfSync"} 1\n');
+    expect(text).toContain('cfn_gitops_environments{sync_status="Progressing"} 0\n');
     expect(text).toContain('cfn_gitops_pending_approvals 1\n');
     expect(text).toContain('cfn_gitops_deployments{environment="dev",result="Succeeded"} 2\ncfn_gitops_deployments{environment="dev",result="Failed"} 1\n');
     expect(text).toContain(
@@ -133,7 +136,7 @@ describe('metrics', () => {
       ].join('\n'),
     );
     expect(text).toContain('cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="+Inf"} 3\ncfn_gitops_deployment_duration_seconds_sum{environment="dev"} 315\ncfn_gitops_deployment_duration_seconds_count{environment="dev"} 3\n');
-    expect(text).toContain('cfn_gitops_environment_info{environment="prod \\"main\\"",phase="WaitingForApproval",sync_status="Progressing",deployed_version="1.4.1",desired_version="1.4.2"} 1\n');
+    expect(text).toContain('cfn_gitops_environment_info{environment="prod \\"main\\"",phase="WaitingForApproval",sync_status="OutOfSync",deployed_version="1.4.1",desired_version="1.4.2"} 1\n');
     // Every line is a comment or `name{labels} value`.
     for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?\d+(\.\d+)?)$/);
   });
