@@ -198,7 +198,7 @@ program
       const { readWorkerSettings } = await import('../worker/settings');
       const { runWorker } = await import('../worker');
       const settings = readWorkerSettings();
-      await runWorker(settings, { onReady: () => console.error(`worker polling ${settings.temporal.taskQueue} on ${settings.temporal.address}`) });
+      await runWorker(settings, { logLevel: settings.logLevel, onReady: () => console.error(`worker polling ${settings.temporal.taskQueue} on ${settings.temporal.address}`) });
     }),
   );
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from './aws-clients';
 import { connectionOptions } from '../common/temporal-settings';
@@ -17,6 +17,8 @@ export interface RunWorkerOptions {
   stop?: Promise<void>;
   /** Called once the worker polls its task queue. */
   onReady?: () => void;
+  /** Least level logged (INFO by default); the Runtime is process-wide, so the first worker decides. */
+  logLevel?: LogLevel;
 }
 
 /** Where the workflows come from: the prebuilt bundle when there is one, else the sources. */
@@ -31,6 +33,13 @@ export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workfl
  * @example await runWorker(readWorkerSettings());
  */
 export async function runWorker(settings: WorkerSettings, options: RunWorkerOptions = {}): Promise<void> {
+  if (options.logLevel) {
+    try {
+      Runtime.install({ logger: new DefaultLogger(options.logLevel) });
+    } catch {
+      // Already installed by an earlier worker in this process: keep its logger.
+    }
+  }
   const aws = createAwsClients({ endpointUrl: settings.endpointUrl });
   const connection = await NativeConnection.connect(connectionOptions(settings.temporal, readFileSync));
   // A client of its own: the drift sweep lists, queries and signals environment workflows, and the worker keeps the schedule.

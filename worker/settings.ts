@@ -28,6 +28,8 @@ export interface WorkerSettings {
   driftIntervalMs: number;
   /** CFN_GITOPS_DRIFT_CONCURRENCY: environments checked at once by a sweep (default 8). */
   driftConcurrency: number;
+  /** CFN_GITOPS_LOG_LEVEL: least level the worker logs (TRACE, DEBUG, INFO, WARN, ERROR; default INFO). */
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** CFN_GITOPS_HEALTH_PORT: port of the worker's /healthz and /metrics; absent: none. */
   healthPort?: number;
 }
@@ -44,6 +46,7 @@ const workerSchema = z.object({
   CFN_GITOPS_POLL_MAX: duration.default(15_000),
   CFN_GITOPS_DRIFT_INTERVAL: duration.default(15 * 60_000),
   CFN_GITOPS_DRIFT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  CFN_GITOPS_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   CFN_GITOPS_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
 });
 
@@ -69,6 +72,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
     poll: { minMs: w.CFN_GITOPS_POLL_MIN, maxMs: w.CFN_GITOPS_POLL_MAX },
     driftIntervalMs: w.CFN_GITOPS_DRIFT_INTERVAL,
     driftConcurrency: w.CFN_GITOPS_DRIFT_CONCURRENCY,
+    logLevel: w.CFN_GITOPS_LOG_LEVEL,
     healthPort: w.CFN_GITOPS_HEALTH_PORT,
   };
 }

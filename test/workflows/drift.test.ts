@@ -4,7 +4,6 @@
  * environment), and a check that keeps failing reported as Unknown. The sweep's two activities
  * are jest mocks typed as the real ones; the environment workflows are the real ones over FakeAws.
  */
-import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/activity';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -13,7 +12,6 @@ import type { DriftCheck, SweepTarget } from '../../activities/drift';
 import { ErrorType } from '../../common/errors';
 import { desiredStateSignal, stateQuery, WorkflowType } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
-import { SEARCH_ATTRIBUTE_TYPES } from '../../common/search-attributes';
 import { DeployPhase, DeploymentResult, SyncStatus, type DesiredState, type EnvironmentState, type SyncReport } from '../../common/types';
 import type { environmentWorkflow } from '../../workflows/environment';
 import type { DriftSweepResult, driftSweepWorkflow } from '../../workflows/drift';
@@ -25,12 +23,6 @@ let env: TestWorkflowEnvironment;
 beforeAll(async () => {
   Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
   env = await createTimeSkippingEnv();
-  // The environment workflow upserts the project's search attributes; the test server knows none until told.
-  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: 'default',
-    searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTE_TYPES).map((name) => [name, keyword])),
-  });
 });
 
 afterAll(async () => {
