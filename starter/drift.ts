@@ -5,7 +5,7 @@ import { DRIFT_SCHEDULE_ID, ENVIRONMENT_NAME_PATTERN } from '../common/names';
 import { textTable } from '../common/render';
 import type { TemporalSettings } from '../common/temporal-settings';
 // Types only: the CLI never loads workflow code.
-import type { DriftEntry, DriftSweepResult, driftSweepWorkflow } from '../workflows/drift';
+import type { DriftEntry, DriftSweepInput, DriftSweepResult } from '../common/drift';
 import { connectClient, workflowUrl } from './client';
 import { ExitCode, type Output } from './start-command';
 
@@ -41,7 +41,7 @@ export interface DriftJson {
  */
 export async function runDriftSweep(client: Client, taskQueue: string, input: { environment?: string }): Promise<{ workflowId: string; result: DriftSweepResult }> {
   const workflowId = `${DRIFT_SCHEDULE_ID}-cli-${input.environment ?? 'all'}-${new Date().toISOString()}`;
-  const handle = await client.workflow.start<typeof driftSweepWorkflow>(WorkflowType.DriftSweep, {
+  const handle = await client.workflow.start<(input: DriftSweepInput) => Promise<DriftSweepResult>>(WorkflowType.DriftSweep, {
     workflowId,
     taskQueue,
     args: [input],
