@@ -8,7 +8,7 @@ import { explainZodError } from '../common/temporal-settings';
 import { workflowUrl } from '../starter/client';
 import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide';
 import { startPush } from '../starter/start';
-import { collectDetails, type EnvironmentDetail, type EnvironmentStatus } from '../starter/status';
+import { collectDetails, unansweredNote, type EnvironmentDetail, type EnvironmentStatus } from '../starter/status';
 import type { GitReader } from '../starter/git';
 import type { GitFetcher } from './git-fetcher';
 import { renderMetrics } from './metrics';
@@ -108,13 +108,17 @@ export function createApp(deps: ServerDeps): express.Express {
           warnings.push(`desired versions are what the workflows last received: ${(error as Error).message}`);
         }
       }
+      let details: EnvironmentDetail[];
       try {
-        return { details: await collectDetails({ client, settings: settings.temporal, git }), warnings };
+        details = await collectDetails({ client, settings: settings.temporal, git });
       } catch (error) {
         if (!(error instanceof GitReadError) || !git) throw error;
         warnings.push(`desired versions are what the workflows last received: ${error.message}`);
-        return { details: await collectDetails({ client, settings: settings.temporal }), warnings };
+        details = await collectDetails({ client, settings: settings.temporal });
       }
+      const note = unansweredNote(details);
+      if (note) warnings.push(note);
+      return { details, warnings };
     })();
     cached = { at: now, value };
     value.catch(() => (cached = undefined));

@@ -103,6 +103,9 @@ const ACTIVE_PHASES: ReadonlySet<string> = new Set<DeployPhase>([
   DeployPhase.DeletingPipeline,
 ]);
 
+/** How long a `state` query may wait for a worker before the row falls back to the search attributes. */
+const QUERY_TIMEOUT_MS = 5_000;
+
 /** Running environment workflows, optionally of one environment. */
 function listQuery(environment?: string): string {
   const base = `WorkflowType = "${WorkflowType.Environment}" AND ExecutionStatus = "Running"`;
@@ -118,14 +121,15 @@ function attribute(info: WorkflowExecutionInfo, key: typeof ENVIRONMENT): string
  * Every running environment workflow (or one), each with its `state` query answer; a workflow
  * whose query fails (no worker polling, for instance) keeps what its search attributes say.
  */
-async function listEnvironments(client: Client, environment?: string): Promise<Listed[]> {
+async function listEnvironments(client: Client, environment?: string, queryTimeoutMs = QUERY_TIMEOUT_MS): Promise<Listed[]> {
   const infos: WorkflowExecutionInfo[] = [];
   for await (const info of client.workflow.list({ query: listQuery(environment) })) infos.push(info);
   const listed = await mapLimit(infos, 16, async (info): Promise<Listed> => {
     const name = attribute(info, ENVIRONMENT) ?? info.workflowId.replace(/^cfn-gitops\//, '');
     let state: EnvironmentState | undefined;
     try {
-      state = await client.workflow.getHandle(info.workflowId).query(stateQuery);
+      // Without a worker a query waits for one until its deadline: keep that short.
+      state = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () => client.workflow.getHandle(info.workflowId).query(stateQuery));
     } catch {
       state = undefined;
     }
@@ -257,6 +261,8 @@ export interface StatusOptions {
   git?: GitReader;
   /** Only this environment. */
   environment?: string;
+  /** How long each workflow's `state` query may take (default 5 s); past it the row comes from search attributes. */
+  queryTimeoutMs?: number;
 }
 
 /**
@@ -265,7 +271,7 @@ export interface StatusOptions {
  * @throws the client's error when Temporal cannot be reached; GitReadError when the repo cannot be read.
  */
 export async function collectDetails(options: StatusOptions): Promise<EnvironmentDetail[]> {
-  const [listed, git] = await Promise.all([listEnvironments(options.client, options.environment), options.git ? readGitMain(options.git) : undefined]);
+  const [listed, git] = await Promise.all([listEnvironments(options.client, options.environment, options.queryTimeoutMs), options.git ? readGitMain(options.git) : undefined]);
   const names = new Set(listed.map((l) => l.environment));
   for (const name of git?.environments.keys() ?? []) if (!options.environment || name === options.environment) names.add(name);
   return [...names]
@@ -329,7 +335,8 @@ export function approvalText(row: EnvironmentStatus): string {
  */
 export function renderStatusTable(rows: EnvironmentStatus[], now: number): string {
   if (rows.length === 0) return 'no environments: no environment workflow runs and no folder on main';
-  return textTable(
+  const note = unansweredNote(rows);
+  return (note ? `note: ${note}\n` : '') + textTable(
     ['ENVIRONMENT', 'DESIRED', 'DEPLOYED', 'PHASE', 'SYNC', 'CHECKED', 'LAST RESULT', 'PENDING APPROVAL', 'TEMPORAL UI'],
     rows.map((r) => [
       r.environment,
@@ -343,6 +350,13 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
       r.url,
     ]),
   );
+}
+
+/** Says which workflows did not answer their state query, or undefined when all did. */
+export function unansweredNote(rows: EnvironmentStatus[]): string | undefined {
+  const silent = rows.filter((r) => r.source === 'search-attributes').map((r) => r.environment);
+  if (silent.length === 0) return undefined;
+  return `${silent.join(', ')}: the workflow did not answer its state query (is a worker polling?); shown from its search attributes`;
 }
 
 /** One environment in detail for a terminal: its row, its notes and its recent deployments. Pure. */

@@ -198,6 +198,18 @@ describe('API server routes', () => {
     expect(html).toContain('<span data-field="desired">1.5.0-beta.1</span>');
   });
 
+  it('shows what the search attributes say, with a warning, when no worker answers the state query', async () => {
+    const silent = fakeClient([idleState('development', '1.4.2')], { queryFails: true });
+    const { url: other, server: otherServer } = await serve(createApp({ client: silent.client, settings }));
+    try {
+      const body = await json(await fetch(`${other}/api/environments`));
+      expect(body.environments).toEqual([expect.objectContaining({ environment: 'development', phase: 'Idle', source: 'search-attributes' })]);
+      expect(body.warnings).toEqual(['development: the workflow did not answer its state query (is a worker polling?); shown from its search attributes']);
+    } finally {
+      await new Promise((resolve) => otherServer.close(resolve));
+    }
+  });
+
   it('answers 503 on /healthz when Temporal is unreachable, and still serves the page with the reason', async () => {
     const down = fakeClient([], { unreachable: true });
     const { url: other, server: otherServer } = await serve(createApp({ client: down.client, settings }));

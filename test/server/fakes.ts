@@ -78,7 +78,7 @@ export function fakeClient(states: EnvironmentState[], options: { refuse?: strin
   const calls: FakeCalls = { updates: [], submitted: [] };
   const find = (id: string) => states.find((s) => `cfn-gitops/${s.environment}` === id);
   const client = {
-    connection: { withDeadline: (_deadline: number, fn: () => Promise<unknown>) => fn() },
+    connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
     workflowService: {
       describeNamespace: async () => {
         if (options.unreachable) throw new Error('14 UNAVAILABLE: connection refused');

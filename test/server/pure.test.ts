@@ -92,9 +92,10 @@ describe('status rows: git against AWS', () => {
     expect(row.pendingApproval).toMatchObject({ currentVersion: '1.4.1', newVersion: '1.4.2', author: 'Dana <Developer>' });
   });
 
-  it('falls back to the search attributes when the query fails', () => {
+  it('falls back to the search attributes when the query fails, and says so above the table', () => {
     const row = statusRow({ environment: 'dev', url: url('dev'), listed: { environment: 'dev', workflowId: 'cfn-gitops/dev', attributes: { phase: 'Idle', appVersion: '1.4.2', syncStatus: 'Drifted' } } });
     expect(row).toMatchObject({ deployedVersion: '1.4.2', phase: 'Idle', syncStatus: 'Drifted', source: 'search-attributes' });
+    expect(renderStatusTable([row], NOW).split('\n')[0]).toBe('note: dev: the workflow did not answer its state query (is a worker polling?); shown from its search attributes');
   });
 
   it('renders a terminal table with ages and the approval', () => {
