@@ -39,7 +39,8 @@ export function renderPlan(plan: Plan): string {
 /** What `start` did, for a terminal, with a Temporal UI link per environment. */
 export function renderStartReport(entries: RenderedEntry[], link: (workflowId: string) => string): string {
   if (entries.length === 0) return 'nothing to do';
-  const rows = entries.map((e) => [e.environment, e.action, e.appVersion ?? '-', e.status, e.error ?? e.message ?? e.reason, link(e.workflowId)]);
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');
+  const rows = entries.map((e) => [e.environment, e.action, e.appVersion ?? '-', e.status, oneLine(e.error ?? e.message ?? e.reason), link(e.workflowId)]);
   return textTable(['ENVIRONMENT', 'ACTION', 'VERSION', 'STATUS', 'DETAIL', 'TEMPORAL UI'], rows);
 }
 
@@ -58,10 +59,12 @@ export function renderStepSummary(title: string, entries: RenderedEntry[], link:
 /** `::error file=…,line=…::` workflow commands for invalid configs, one per line. */
 export function renderAnnotations(entries: RenderedEntry[]): string {
   const escape = (text: string) => text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  // Property values also escape the separators of the command's property list.
+  const escapeProperty = (text: string) => escape(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
   return entries
     .filter((e) => e.status === 'invalid' || e.status === 'error' || e.status === 'Failed')
     .map((e) => {
-      const props = [e.file ? `file=${e.file}` : '', e.line ? `line=${e.line}` : '', `title=cfn-gitops ${e.environment}`].filter(Boolean).join(',');
+      const props = [e.file ? `file=${escapeProperty(e.file)}` : '', e.line ? `line=${e.line}` : '', `title=${escapeProperty(`cfn-gitops ${e.environment}`)}`].filter(Boolean).join(',');
       return `::error ${props}::${escape(e.error ?? e.message ?? e.status)}`;
     })
     .join('\n');

@@ -47,14 +47,20 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`worker not polling after 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk;
-      if (output.includes('worker polling')) resolve();
+      if (output.includes('worker polling')) {
+        clearTimeout(timer);
+        resolve();
+      }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    void exited.then((code) => reject(new Error(`worker exited with ${code} before polling:\n${output}`)));
-    setTimeout(() => reject(new Error(`worker not polling after 60 s:\n${output}`)), 60_000);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`worker exited with ${code} before polling:\n${output}`));
+    });
   });
   return {
     child,

@@ -123,3 +123,18 @@ describe('renderAnnotations (GitHub Actions workflow commands)', () => {
     expect(renderAnnotations(entries.slice(0, 2))).toBe('');
   });
 });
+
+describe('renderers with awkward input', () => {
+  const link = (id: string) => `http://ui/${id}`;
+  it('keeps a multi-line error on one table row', () => {
+    const entry: RenderedEntry = { environment: 'prod', action: 'sync', status: 'invalid', reason: 'config changed', workflowId: 'cfn-gitops/prod', error: 'prod/config.yaml:3: bad\n  more detail' };
+    const lines = renderStartReport([entry], link).split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain('prod/config.yaml:3: bad more detail');
+  });
+
+  it('escapes the separators of annotation properties', () => {
+    const entry: RenderedEntry = { environment: 'a,b', action: 'sync', status: 'invalid', reason: '', workflowId: 'x', file: 'odd:dir/config.yaml', line: 2, error: 'broken' };
+    expect(renderAnnotations([entry])).toBe('::error file=odd%3Adir/config.yaml,line=2,title=cfn-gitops a%2Cb::broken');
+  });
+});
