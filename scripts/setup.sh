@@ -23,9 +23,12 @@ if [ ${#want[@]} -gt 0 ]; then
 fi
 
 # --- Headless Chromium for the dashboard test (test/integration/dashboard.test.ts) ---
+# Only with --with-browser (the test run asks for it; the demo does not need it).
 # playwright-core drives Debian's own chromium; it downloads no browser of its own.
-if [ ! -x /usr/bin/chromium ]; then
+if [ "${1:-}" = "--with-browser" ] && [ ! -x /usr/bin/chromium ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: apt-get install chromium"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
 fi
