@@ -35,7 +35,7 @@ import {
 import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/names';
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
-import { Action, DeployPhase, DeploymentResult, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
 import { deploymentWorkflow, type DeploymentOutcome } from './deployment';
 import { EnvironmentController, type Work } from './environment-state';
 
@@ -67,13 +67,18 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput & { ca
     return result;
   };
   setHandler(submitUpdate, take, { validator: (desired) => env.validateSubmit(desired) });
+  // A signal has no answer: a stale, duplicate or invalid request is said in the current details.
   setHandler(desiredStateSignal, (desired) => {
     try {
       env.validateSubmit(desired);
-      take(desired);
+      const result = take(desired);
+      if (result.outcome === SubmitOutcome.Accepted) return;
+      env.ignoredMessage = result.message;
     } catch (error) {
       log.warn('desired state ignored', { reason: String(error) });
+      env.ignoredMessage = `desired state ignored: ${error instanceof Error ? error.message : String(error)}`;
     }
+    publish(env);
   });
 
   const decide = (kind: 'approve' | 'reject') => (decision: ApprovalDecision): DecisionResult => {

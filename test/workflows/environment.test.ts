@@ -1,0 +1,451 @@
+/**
+ * The environment workflow on the time-skipping server: approvals and their window, cancel,
+ * coalescing, no going back, delete wins, and what each sync asks of AWS. Activities are
+ * jest mocks typed as the real ones (FakeAws); requests arrive as signals, since the
+ * time-skipping server has known gaps with Updates (STYLE rule 17).
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, WorkflowType } from '../../common/messages';
+import { environmentWorkflowId } from '../../common/names';
+import { Action, DeployPhase, DeploymentResult, SyncStatus, type DesiredState, type EnvironmentState } from '../../common/types';
+import type { environmentWorkflow } from '../../workflows/environment';
+import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
+import { APPROVAL_WINDOW_MS, AUTHOR, desiredState, FakeAws, type DesiredOptions, type PipelineStackState } from '../support/workflow-fixtures';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+  env = await createTimeSkippingEnv();
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** What a test drives: one environment's workflow, served by a worker over the test's FakeAws. */
+interface Harness {
+  aws: FakeAws;
+  handle: WorkflowHandle<typeof environmentWorkflow>;
+  /** A push, as `cfn-gitops start` sends it with signal-with-start. */
+  push(options: DesiredOptions): Promise<DesiredState>;
+  signal<Args extends unknown[]>(definition: SignalDefinition<Args>, ...args: Args): Promise<void>;
+  /** Polls the state query until `ok` holds. */
+  waitFor(what: string, ok: (state: EnvironmentState) => boolean): Promise<EnvironmentState>;
+  /** Polls the current details the Temporal UI shows until `ok` holds. */
+  waitForDetails(what: string, ok: (details: string) => boolean): Promise<string>;
+}
+
+/** Runs `body` against a fresh run of `cfn-gitops/<environment>` and a worker of its own. */
+async function withEnvironment(environment: string, body: (t: Harness) => Promise<void>, aws = new FakeAws()): Promise<void> {
+  const taskQueue = uniqueTaskQueue('environment');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...testWorkflowSource(),
+    activities: aws.activities,
+    // Deliver heartbeats (and with them cancellation) at once rather than every ~48 s.
+    maxHeartbeatThrottleInterval: '50 ms',
+    defaultHeartbeatThrottleInterval: '50 ms',
+  });
+  const workflowId = environmentWorkflowId(environment);
+  const handle = env.client.workflow.getHandle<typeof environmentWorkflow>(workflowId);
+  const harness: Harness = {
+    aws,
+    handle,
+    async push(options) {
+      const desired = desiredState(environment, options);
+      await env.client.workflow.signalWithStart<typeof environmentWorkflow, [DesiredState]>(WorkflowType.Environment, {
+        workflowId,
+        taskQueue,
+        args: [{ environment }],
+        signal: desiredStateSignal,
+        signalArgs: [desired],
+      });
+      return desired;
+    },
+    async signal(definition, ...args) {
+      await handle.signal(definition, ...args);
+    },
+    waitFor: (what, ok) => poll(what, () => handle.query(stateQuery), ok),
+    waitForDetails: (what, ok) => poll(what, () => currentDetails(handle), ok),
+  };
+  await worker.runUntil(async () => {
+    try {
+      await body(harness);
+    } finally {
+      await stopAll(handle);
+    }
+  });
+}
+
+/** Ends the environment workflow and its deployments, so the next test starts from nothing. */
+async function stopAll(handle: WorkflowHandle): Promise<void> {
+  const state = await handle.query(stateQuery).catch(() => undefined);
+  await handle.terminate('test over').catch(() => undefined);
+  for (const record of state?.history ?? []) {
+    if (record.workflowId) await env.client.workflow.getHandle(record.workflowId).terminate('test over').catch(() => undefined);
+  }
+}
+
+async function currentDetails(handle: WorkflowHandle): Promise<string> {
+  const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  return metadata.currentDetails ?? '';
+}
+
+async function poll<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value, null, 2)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The record of deployment number `n` once it has a result. */
+const ended = (n: number) => (state: EnvironmentState) => state.history.some((r) => r.number === n && r.result !== undefined);
+const record = (state: EnvironmentState, n: number) => state.history.find((r) => r.number === n);
+const waitingForApproval = (state: EnvironmentState) => state.phase === DeployPhase.WaitingForApproval;
+
+describe('a protected environment (prod)', () => {
+  const push = { sha: 'a1b2c3d4e5', generation: 10, appVersion: '1.4.2' };
+
+  it('waits for approval, then deploys; the record names the approver and the comment', () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor }) => {
+      const desired = await send(push);
+      const waiting = await waitFor('the approval gate', waitingForApproval);
+      expect(waiting.approval).toMatchObject({ action: Action.Sync, newVersion: '1.4.2', commit: { sha: desired.commit.sha, author: AUTHOR } });
+      expect(Date.parse(waiting.approval!.expiresAt) - Date.parse(waiting.approval!.requestedAt)).toBe(APPROVAL_WINDOW_MS);
+      expect(waiting.current).toMatchObject({ number: 1, appVersion: '1.4.2' });
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+
+      await signal(approveSignal, { by: 'Alice', version: '1.4.2', comment: 'ship it' });
+      const done = await waitFor('the deployment', ended(1));
+
+      expect(done.lastResult).toMatchObject({
+        number: 1,
+        result: DeploymentResult.Succeeded,
+        appVersion: '1.4.2',
+        approvedBy: 'Alice',
+        approvalComment: 'ship it',
+        pipelineExecutionId: 'exec-1.4.2',
+        message: 'prod: app 1.4.2 deployed by execution exec-1.4.2',
+      });
+      expect(done).toMatchObject({ phase: DeployPhase.Idle, deployedVersion: '1.4.2', applied: { commit: desired.commit.sha, generation: 10 } });
+      expect(done.approval).toBeUndefined();
+      expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+      expect(aws.activities.startPipelineExecution).toHaveBeenCalledWith(expect.objectContaining({ pipelineName: 'cfn-gitops-prod', appVersion: '1.4.2' }));
+    }));
+
+  it('ends as Rejected on a rejection, with AWS untouched', () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor }) => {
+      await send(push);
+      await waitFor('the approval gate', waitingForApproval);
+      await signal(rejectSignal, { by: 'Bob', comment: 'not during the freeze' });
+      const done = await waitFor('the rejection', ended(1));
+
+      expect(done.lastResult).toMatchObject({ result: DeploymentResult.Rejected, message: 'rejected by Bob: not during the freeze; AWS untouched' });
+      expect(done.phase).toBe(DeployPhase.Rejected);
+      expect(done.approval).toBeUndefined();
+      expect(done.deployedVersion).toBeUndefined();
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+    }));
+
+  it('refuses an approval for another version, says why, keeps waiting and takes the right one (by commit prefix)', () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor, waitForDetails }) => {
+      await send(push);
+      await waitFor('the approval gate', waitingForApproval);
+      await signal(approveSignal, { by: 'Alice', version: '1.4.1' });
+
+      const details = await waitForDetails('the refusal', (d) => d.includes('ignored'));
+      expect(details).toContain('note: approve by Alice ignored: prod waits for approval of app 1.4.2 (a1b2c3d), not 1.4.1');
+      const still = await waitFor('the state', () => true);
+      expect(still.phase).toBe(DeployPhase.WaitingForApproval);
+      expect(still.approval?.newVersion).toBe('1.4.2');
+      expect(still.current?.approvedBy).toBeUndefined();
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+
+      await signal(approveSignal, { by: 'Alice', version: 'a1b2c3d' });
+      const done = await waitFor('the deployment', ended(1));
+      expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, approvedBy: 'Alice', appVersion: '1.4.2' });
+    }));
+
+  it("refuses an approval by the commit's author, by name or e-mail", () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor, waitForDetails }) => {
+      await send(push);
+      await waitFor('the approval gate', waitingForApproval);
+
+      await signal(approveSignal, { by: 'Dev Eloper' });
+      expect(await waitForDetails('the refusal', (d) => d.includes('ignored'))).toContain(
+        'note: approve by Dev Eloper ignored: Dev Eloper wrote commit a1b2c3d and may not approve it; ask someone else',
+      );
+      await signal(approveSignal, { by: 'DEV@example.com', version: '1.4.2' });
+      expect(await waitForDetails('the second refusal', (d) => d.includes('approve by DEV@example.com ignored'))).toContain(
+        'DEV@example.com wrote commit a1b2c3d and may not approve it',
+      );
+
+      const still = await waitFor('the state', () => true);
+      expect(still.phase).toBe(DeployPhase.WaitingForApproval);
+      expect(still.current?.approvedBy).toBeUndefined();
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+    }));
+
+  it('expires when nobody decides within the window, with AWS untouched', () =>
+    withEnvironment('prod', async ({ aws, push: send, waitFor }) => {
+      await send(push);
+      await waitFor('the approval gate', waitingForApproval);
+
+      await env.sleep(6 * DAY_MS);
+      const sixDaysLater = await waitFor('the state', () => true);
+      expect(sixDaysLater.phase).toBe(DeployPhase.WaitingForApproval);
+
+      await env.sleep(DAY_MS + 60_000);
+      const done = await waitFor('the expiry', ended(1));
+      expect(done.lastResult?.result).toBe(DeploymentResult.Expired);
+      expect(done.lastResult?.message).toMatch(/^no decision within the approval window; expired at .+; AWS untouched$/);
+      expect(done.phase).toBe(DeployPhase.Expired);
+      expect(done.approval).toBeUndefined();
+      expect(aws.activities.createStack).not.toHaveBeenCalled();
+      expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+    }));
+
+  it('ends as Cancelled when cancelled while it waits, with nothing changed', () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor }) => {
+      await send(push);
+      await waitFor('the approval gate', waitingForApproval);
+      await signal(cancelSignal, { by: 'Carol', reason: 'wrong day' });
+      const done = await waitFor('the cancellation', ended(1));
+
+      expect(done.lastResult).toMatchObject({ result: DeploymentResult.Cancelled, message: 'cancelled by Carol: wrong day; AWS untouched' });
+      expect(done.phase).toBe(DeployPhase.Cancelled);
+      expect(done.approval).toBeUndefined();
+      expect(done.applied).toBeUndefined();
+      expect(aws.callOrder()).toEqual(['getPolicy']);
+    }));
+
+  it('replaces what waits with a newer push: the old one is Superseded, only the new version can be approved and is deployed', () =>
+    withEnvironment('prod', async ({ aws, push: send, signal, waitFor, waitForDetails }) => {
+      const first = await send(push);
+      await waitFor('the first approval gate', waitingForApproval);
+      const second = await send({ sha: 'b2c3d4e5f6', generation: 11, appVersion: '1.4.3' });
+
+      const replaced = await waitFor('the second approval gate', (s) => waitingForApproval(s) && s.approval?.newVersion === '1.4.3');
+      expect(record(replaced, 1)).toMatchObject({ commit: first.commit.sha, result: DeploymentResult.Superseded, message: 'replaced by a newer request while waiting for approval' });
+      expect(replaced.approval).toMatchObject({ newVersion: '1.4.3', commit: { sha: second.commit.sha } });
+      expect(replaced.current).toMatchObject({ number: 2, commit: second.commit.sha });
+
+      await signal(approveSignal, { by: 'Alice', version: '1.4.2' });
+      expect(await waitForDetails('the refusal', (d) => d.includes('ignored'))).toContain('prod waits for approval of app 1.4.3 (b2c3d4e), not 1.4.2');
+      expect((await waitFor('the state', () => true)).phase).toBe(DeployPhase.WaitingForApproval);
+
+      await signal(approveSignal, { by: 'Alice', version: '1.4.3' });
+      const done = await waitFor('the deployment', ended(2));
+      expect(done.lastResult).toMatchObject({ number: 2, result: DeploymentResult.Succeeded, appVersion: '1.4.3', approvedBy: 'Alice' });
+      expect(done.deployedVersion).toBe('1.4.3');
+      expect(aws.activities.startPipelineExecution.mock.calls.map(([ref]) => ref.appVersion)).toEqual(['1.4.3']);
+    }));
+});
+
+describe('a running deployment', () => {
+  it('is stopped by a cancel: the pipeline execution is stopped and the version before it remains', () =>
+    withEnvironment('development', async ({ aws, push: send, signal, waitFor }) => {
+      await send({ sha: 'c1000000', generation: 1, appVersion: '1.0.0' });
+      await waitFor('the first deployment', ended(1));
+      const execution = aws.hold('1.1.0');
+      await send({ sha: 'c2000000', generation: 2, appVersion: '1.1.0' });
+      await waitFor('the running pipeline', (s) => s.phase === DeployPhase.RunningPipeline && s.current?.pipelineExecutionId === 'exec-1.1.0');
+
+      await signal(cancelSignal, { by: 'Carol' });
+      const done = await waitFor('the cancellation', ended(2));
+
+      expect(done.lastResult).toMatchObject({ number: 2, result: DeploymentResult.Cancelled, message: 'cancelled by Carol; version that remains: 1.0.0' });
+      expect(done).toMatchObject({ phase: DeployPhase.Cancelled, deployedVersion: '1.0.0', applied: { generation: 1 } });
+      await execution.cancelled;
+      expect(aws.activities.stopPipelineExecution).toHaveBeenCalledTimes(1);
+      expect(aws.activities.stopPipelineExecution).toHaveBeenCalledWith(expect.objectContaining({ pipelineName: 'cfn-gitops-development', executionId: 'exec-1.1.0', abandon: false }));
+      expect(aws.activities.waitForExecutionToSettle).toHaveBeenCalledWith(expect.objectContaining({ executionId: 'exec-1.1.0' }));
+      expect(aws.callOrder().slice(-3)).toEqual(['waitForPipelineExecution', 'stopPipelineExecution', 'waitForExecutionToSettle']);
+    }));
+});
+
+describe('the rules of an environment (DESIGN §3)', () => {
+  it('coalesces pushes that arrive while a deploy runs: A and C are deployed, B is Superseded, never A after C', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor }) => {
+      const runningA = aws.hold('1.0.0');
+      const a = await send({ sha: 'a0000001', generation: 1, appVersion: '1.0.0' });
+      await waitFor('A running', (s) => s.phase === DeployPhase.RunningPipeline);
+      const b = await send({ sha: 'b0000002', generation: 2, appVersion: '1.1.0' });
+      const c = await send({ sha: 'c0000003', generation: 3, appVersion: '1.2.0' });
+
+      const queued = await waitFor('C queued', (s) => s.pending?.commit === c.commit.sha);
+      expect(queued.current).toMatchObject({ number: 1, commit: a.commit.sha });
+      expect(queued.history.find((r) => r.commit === b.commit.sha)).toMatchObject({ result: DeploymentResult.Superseded, message: 'superseded by c000000 before it started' });
+
+      runningA.succeed();
+      const done = await waitFor('C deployed', (s) => s.lastResult?.commit === c.commit.sha);
+      expect(done.lastResult).toMatchObject({ number: 2, result: DeploymentResult.Succeeded, appVersion: '1.2.0' });
+      expect(record(done, 1)).toMatchObject({ commit: a.commit.sha, result: DeploymentResult.Succeeded });
+      expect(done).toMatchObject({ phase: DeployPhase.Idle, deployedVersion: '1.2.0', applied: { commit: c.commit.sha, generation: 3 } });
+      expect(aws.activities.startPipelineExecution.mock.calls.map(([ref]) => ref.appVersion)).toEqual(['1.0.0', '1.2.0']);
+      expect(done.history.map((r) => [r.commit.slice(0, 8), r.result])).toEqual([
+        ['c0000003', DeploymentResult.Succeeded],
+        ['b0000002', DeploymentResult.Superseded],
+        ['a0000001', DeploymentResult.Succeeded],
+      ]);
+    }));
+
+  it('ignores a stale push (lower generation) and says so; nothing is deployed for it', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor, waitForDetails }) => {
+      const newer = await send({ sha: 'e5000000', generation: 5, appVersion: '1.5.0' });
+      await waitFor('the first deployment', ended(1));
+      await send({ sha: 'e4000000', generation: 4, appVersion: '1.4.0' });
+
+      expect(await waitForDetails('the refusal', (d) => d.includes('older'))).toContain('commit e400000 is older than e500000 already taken for development; ignored');
+      const state = await waitFor('the state', () => true);
+      expect(state).toMatchObject({ phase: DeployPhase.Idle, deployedVersion: '1.5.0', desired: { commit: newer.commit.sha, generation: 5 }, deploymentCount: 1 });
+      expect(state.history).toHaveLength(1);
+      expect(aws.activities.startPipelineExecution.mock.calls.map(([ref]) => ref.appVersion)).toEqual(['1.5.0']);
+    }));
+
+  it('treats the same commit sent again, while it runs or after it succeeded, as a no-op', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor, waitForDetails }) => {
+      const running = aws.hold('2.0.0');
+      const options = { sha: 'd2000000', generation: 2, appVersion: '2.0.0' };
+      await send(options);
+      await waitFor('the deployment running', (s) => s.phase === DeployPhase.RunningPipeline);
+      await send(options);
+      expect(await waitForDetails('the first duplicate', (d) => d.includes('already running'))).toContain('sync of d200000 is already running');
+      expect((await waitFor('the state', () => true)).pending).toBeUndefined();
+
+      running.succeed();
+      await waitFor('the deployment', ended(1));
+      await send(options);
+      expect(await waitForDetails('the second duplicate', (d) => d.includes('already handled'))).toContain('sync of d200000 was already handled (Succeeded)');
+
+      const state = await waitFor('the state', () => true);
+      expect(state).toMatchObject({ phase: DeployPhase.Idle, deploymentCount: 1 });
+      expect(state.history).toHaveLength(1);
+      expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+    }));
+
+  it('fails with the pipeline\'s message, then takes the next push', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor }) => {
+      const reason = 'development: pipeline cfn-gitops-development execution exec-3.0.0 Failed: Deploy.DeployEnvironment failed: Parameter InstanceType is invalid';
+      aws.hold('3.0.0').fail(reason);
+      await send({ sha: 'f3000000', generation: 3, appVersion: '3.0.0' });
+      const failed = await waitFor('the failure', ended(1));
+      expect(failed.lastResult).toMatchObject({ number: 1, result: DeploymentResult.Failed, message: reason });
+      expect(failed).toMatchObject({ phase: DeployPhase.Failed, sync: { status: SyncStatus.OutOfSync } });
+      expect(failed.deployedVersion).toBeUndefined();
+      expect(aws.activities.describeStack).not.toHaveBeenCalled();
+
+      await send({ sha: 'f4000000', generation: 4, appVersion: '3.0.1' });
+      const done = await waitFor('the next deployment', ended(2));
+      expect(done.lastResult).toMatchObject({ number: 2, result: DeploymentResult.Succeeded, appVersion: '3.0.1' });
+      expect(done).toMatchObject({ phase: DeployPhase.Idle, deployedVersion: '3.0.1', sync: { status: SyncStatus.Synced } });
+    }));
+
+  it('retries the same commit after a failure', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor }) => {
+      aws.hold('4.0.0').fail('development: pipeline cfn-gitops-development execution exec-4.0.0 Failed: throttled by a flaky test');
+      const options = { sha: 'f5000000', generation: 5, appVersion: '4.0.0' };
+      await send(options);
+      await waitFor('the failure', ended(1));
+
+      aws.hold('4.0.0').succeed();
+      await send(options);
+      const done = await waitFor('the retry', ended(2));
+      expect(done.history.map((r) => [r.number, r.commit.slice(0, 8), r.result])).toEqual([
+        [2, 'f5000000', DeploymentResult.Succeeded],
+        [1, 'f5000000', DeploymentResult.Failed],
+      ]);
+      expect(done.deployedVersion).toBe('4.0.0');
+      expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(2);
+    }));
+
+  it('deletes while a sync runs: the sync is cancelled and its execution stopped, then the environment stack, then the pipeline stack', () =>
+    withEnvironment('development', async ({ aws, push: send, waitFor }) => {
+      const execution = aws.hold('1.0.0');
+      await send({ sha: 'a7000000', generation: 7, appVersion: '1.0.0' });
+      await waitFor('the sync running', (s) => s.phase === DeployPhase.RunningPipeline);
+      const removal = await send({ sha: 'a8000000', generation: 8, action: Action.Delete });
+
+      const done = await waitFor('the delete', (s) => s.phase === DeployPhase.Deleted);
+      await execution.cancelled;
+      expect(record(done, 1)).toMatchObject({ action: Action.Sync, result: DeploymentResult.Cancelled, message: 'cancelled: the environment is being deleted; version that remains: none' });
+      expect(record(done, 2)).toMatchObject({ action: Action.Delete, commit: removal.commit.sha, result: DeploymentResult.Succeeded });
+      expect(done.applied).toBeUndefined();
+      expect(done.deployedVersion).toBeUndefined();
+
+      expect(aws.activities.stopPipelineExecution).toHaveBeenCalledWith(expect.objectContaining({ executionId: 'exec-1.0.0' }));
+      expect(aws.activities.deleteStack.mock.calls.map(([ref]) => ref.stackName)).toEqual(['cfn-gitops-development', 'cfn-gitops-development-pipeline']);
+      const order = (mock: jest.Mock, call = 0) => mock.mock.invocationCallOrder[call]!;
+      expect(order(aws.activities.stopPipelineExecution)).toBeLessThan(order(aws.activities.waitForExecutionToSettle));
+      expect(order(aws.activities.waitForExecutionToSettle)).toBeLessThan(order(aws.activities.deleteStack, 0));
+      expect(order(aws.activities.deleteStack, 0)).toBeLessThan(order(aws.activities.deleteStack, 1));
+      expect(aws.activities.waitForStack.mock.calls.map(([ref]) => [ref.stackName, ref.operation])).toEqual([
+        ['cfn-gitops-development', 'delete'],
+        ['cfn-gitops-development-pipeline', 'delete'],
+      ]);
+    }));
+});
+
+describe('a sync, by the state of the pipeline stack', () => {
+  const cases: [PipelineStackState, string, string[]][] = [
+    ['absent', 'creates the stack and follows the execution the new pipeline starts by itself', [
+      'getPolicy', 'publishSource', 'inspectStack', 'createStack', 'waitForStack', 'findInitialExecution', 'waitForPipelineExecution', 'describeStack',
+    ]],
+    ['unchanged', 'starts an execution with the version as AppVersion', [
+      'getPolicy', 'publishSource', 'inspectStack', 'startPipelineExecution', 'waitForPipelineExecution', 'describeStack',
+    ]],
+    ['needsUpdate', 'updates the stack, then starts an execution', [
+      'getPolicy', 'publishSource', 'inspectStack', 'updateStack', 'waitForStack', 'startPipelineExecution', 'waitForPipelineExecution', 'describeStack',
+    ]],
+  ];
+
+  it.each(cases)('pipeline stack %s: %s', (stack, _what, calls) => {
+    const aws = new FakeAws();
+    aws.pipelineStack = stack;
+    return withEnvironment('development', async ({ push: send, waitFor }) => {
+      await send({ sha: '9a000000', generation: 1, appVersion: '2.3.4' });
+      const done = await waitFor('the deployment', ended(1));
+      const { workflowId } = done.lastResult!;
+      const executionId = stack === 'absent' ? 'initial-2.3.4' : 'exec-2.3.4';
+
+      expect(aws.callOrder()).toEqual(calls);
+      expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, pipelineExecutionId: executionId, message: `development: app 2.3.4 deployed by execution ${executionId}` });
+      expect(workflowId).toBe('cfn-gitops/development/1-sync-9a0000000000');
+      expect(done.deployedVersion).toBe('2.3.4');
+      expect(aws.activities.waitForPipelineExecution).toHaveBeenCalledWith(expect.objectContaining({ pipelineName: 'cfn-gitops-development', executionId }));
+
+      const change = expect.objectContaining({
+        stackName: 'cfn-gitops-development-pipeline',
+        requestKey: `${workflowId}/pipeline`,
+        parameters: expect.objectContaining({ AppVersion: '2.3.4', EnvironmentName: 'development', PipelineName: 'cfn-gitops-development', ArtifactBucket: 'b', InstanceType: 't3.micro' }),
+      });
+      if (stack === 'absent') {
+        expect(aws.activities.createStack).toHaveBeenCalledWith(change);
+        expect(aws.activities.waitForStack).toHaveBeenCalledWith(expect.objectContaining({ stackName: 'cfn-gitops-development-pipeline', operation: 'create' }));
+        expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
+      } else {
+        expect(aws.activities.createStack).not.toHaveBeenCalled();
+        expect(aws.activities.startPipelineExecution).toHaveBeenCalledWith(
+          expect.objectContaining({ pipelineName: 'cfn-gitops-development', appVersion: '2.3.4', requestKey: `${workflowId}/pipeline` }),
+        );
+      }
+      if (stack === 'needsUpdate') {
+        expect(aws.activities.updateStack).toHaveBeenCalledWith(change);
+        expect(aws.activities.waitForStack).toHaveBeenCalledWith(expect.objectContaining({ stackName: 'cfn-gitops-development-pipeline', operation: 'update' }));
+      } else {
+        expect(aws.activities.updateStack).not.toHaveBeenCalled();
+      }
+    }, aws);
+  });
+});
