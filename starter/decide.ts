@@ -2,7 +2,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { approveUpdate, cancelUpdate, rejectUpdate, stateQuery } from '../common/messages';
 import { environmentWorkflowId } from '../common/names';
 import type { ApprovalDecision, CancelRequest, DecisionResult, EnvironmentState, PendingApproval } from '../common/types';
-import { mapLimit } from './start';
+import { mapLimit } from '../common/concurrency';
 
 /** Thrown by approve, reject and cancel when the workflow refused the request (its validator said why). */
 export class DecisionRefusedError extends Error {

@@ -1,4 +1,5 @@
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { mapLimit } from '../common/concurrency';
 import { submitUpdate, stateQuery, WorkflowType } from '../common/messages';
 import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
@@ -45,20 +46,6 @@ export interface StartOptions {
   concurrency?: number;
   /** Poll interval of --wait. */
   pollMs?: number;
-}
-
-/** Runs `work` over `items`, at most `limit` at a time. */
-export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 /**

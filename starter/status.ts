@@ -10,7 +10,7 @@ import type { TemporalSettings } from '../common/temporal-settings';
 import { DeployPhase, SyncStatus, type DeploymentRecord, type EnvironmentState } from '../common/types';
 import { connectClient, workflowUrl } from './client';
 import { createGitReader, type GitReader } from './git';
-import { mapLimit } from './start';
+import { mapLimit } from '../common/concurrency';
 import { ExitCode, type Output } from './start-command';
 
 /** What git main says about one environment. */

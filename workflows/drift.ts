@@ -1,4 +1,5 @@
 import { getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { mapLimit } from '../common/concurrency';
 import type { RetryPolicy, SignalDefinition } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { DriftCheck, SweepTarget } from '../activities/drift';
@@ -88,20 +89,6 @@ async function signal<Args extends unknown[]>(workflowId: string, definition: Si
     log.warn('signal not delivered', { workflowId, signal: definition.name, reason: innermostMessage(error) });
     return false;
   }
-}
-
-/** Runs `work` over `items`, at most `limit` at a time, keeping the order of `items`. */
-async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 /** The innermost message of a failure chain: the activity's "env: call target: AWS's reason". */
