@@ -32,9 +32,10 @@ interface AwsLikeError {
 
 /**
  * CloudFormation reports a busy stack only as a ValidationError, so its wording is the one
- * signal there is: "Stack:arn... is in UPDATE_IN_PROGRESS state and can not be updated."
+ * signal there is: "Stack:arn... is in UPDATE_IN_PROGRESS state and can not be updated.", and
+ * for a delete "Stack [arn...] cannot be deleted while in status UPDATE_IN_PROGRESS".
  */
-const STACK_BUSY = /is in [A-Z_]+_IN_PROGRESS state/;
+const STACK_BUSY = /is in [A-Z_]+_IN_PROGRESS state|while in status [A-Z_]+_IN_PROGRESS/;
 
 /** The error type an AWS SDK error belongs to. */
 export function classifyAwsError(error: unknown): ErrorType {

@@ -143,7 +143,8 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     async inspectStack(change: StackChange): Promise<StackInspection> {
       const context = { environment: change.environment, call: 'DescribeStacks', target: change.stackName };
       const stack = await awsCall(context, () => describe(change));
-      if (!stack || /_IN_PROGRESS$|ROLLBACK_COMPLETE$|FAILED$/.test(stack.status)) return { stack, needsUpdate: false };
+      // A stack that cannot take an update now; UPDATE_ROLLBACK_COMPLETE can, and after a failed update it must.
+      if (!stack || /_IN_PROGRESS$|FAILED$/.test(stack.status) || stack.status === 'ROLLBACK_COMPLETE') return { stack, needsUpdate: false };
       const client = clientFor(change.region);
       const template = await awsCall({ ...context, call: 'GetTemplate' }, () =>
         client.send(new GetTemplateCommand({ StackName: change.stackName, TemplateStage: 'Original' })),

@@ -12,6 +12,13 @@ export interface PollTiming {
 const BACKOFF = 1.6;
 
 /**
+ * Longest time without a heartbeat, whatever the delay between polls: the workflow's heartbeat
+ * timeout (a few seconds, so a crashed worker's wait is retried soon) must not depend on
+ * CFN_GITOPS_POLL_MAX. The SDK throttles what it sends to the server, so this costs nothing.
+ */
+export const HEARTBEAT_EVERY_MS = 2_000;
+
+/**
  * Calls `check` until it returns a value, heartbeating between polls. A retried attempt
  * resumes its count (and so its delay) from the last heartbeat; the sleep ends early when
  * the activity is cancelled, and the cancellation is rethrown.
@@ -26,6 +33,9 @@ export async function pollUntil<T>(timing: PollTiming, check: () => Promise<T | 
     polls += 1;
     context.heartbeat({ polls });
     const delay = Math.min(timing.maxMs, timing.minMs * BACKOFF ** Math.min(polls - 1, 30));
-    await context.sleep(delay);
+    for (let slept = 0; slept < delay; slept += HEARTBEAT_EVERY_MS) {
+      if (slept > 0) context.heartbeat({ polls });
+      await context.sleep(Math.min(HEARTBEAT_EVERY_MS, delay - slept));
+    }
   }
 }

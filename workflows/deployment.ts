@@ -1,4 +1,6 @@
 import {
+  ActivityCancellationType,
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   getExternalWorkflowHandle,
@@ -44,13 +46,28 @@ const retry: RetryPolicy = {
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
 
-/** Single AWS calls. */
-const aws = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
-/** Waits: long, heartbeating, resumed from their last heartbeat after a worker crash. */
-const waits = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '1 minute', retry: { ...retry, maximumAttempts: 50 } });
+/**
+ * Single AWS calls: one or two requests with the SDK's own retries take seconds; a worker that
+ * died holding one is noticed when this runs out. A cancelled deployment waits for the call in
+ * hand to end, so that no call it made lands in AWS after it (and after the delete that won).
+ */
+const aws = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+/**
+ * Waits: long, heartbeating at least every 2 s whatever the poll delay, resumed from their last
+ * heartbeat after a worker crash, which the heartbeat timeout notices within seconds.
+ */
+const waits = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 50 } });
 
 /** Attempts to get a stack out of a stuck state before giving up. */
 const MAX_RECOVERIES = 3;
+
+/**
+ * Waits for a stack operation this deployment started, to its end even when the deployment is
+ * cancelled: whatever comes next on the environment (a delete that wins) must not meet it half-way.
+ */
+function ownStackOperation(ref: Parameters<Activities['waitForStack']>[0]): Promise<StackInfo | null> {
+  return CancellationScope.nonCancellable(() => waits.waitForStack(ref));
+}
 
 /**
  * One deployment: brings an environment's stacks and pipeline to one desired state and waits
@@ -61,7 +78,21 @@ const MAX_RECOVERIES = 3;
 export async function deploymentWorkflow(input: DeploymentInput): Promise<DeploymentOutcome> {
   const { desired } = input;
   const progress = new Progress(input);
-  return desired.action === Action.Delete ? deleteEnvironment(input, progress) : syncEnvironment(input, progress);
+  try {
+    return await (desired.action === Action.Delete ? deleteEnvironment(input, progress) : syncEnvironment(input, progress));
+  } catch (error) {
+    throw explained(error);
+  }
+}
+
+/**
+ * An activity's failure raised to the top, so that the workflow's own failure (what the
+ * Temporal UI shows first) reads "env: call target: AWS's reason", not "Activity task failed".
+ */
+function explained(error: unknown): unknown {
+  if (!(error instanceof ActivityFailure) || !(error.cause instanceof ApplicationFailure)) return error;
+  const { type, message, details } = error.cause;
+  return ApplicationFailure.create({ type: type ?? undefined, message, details: details ?? undefined, nonRetryable: true, cause: error });
 }
 
 class Progress {
@@ -138,12 +169,12 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
       // A failed create leaves a stack that can only be deleted; delete it and create it again.
       await progress.to(DeployPhase.CreatingPipeline, `deleting ${stack.status} stack first`);
       await aws.deleteStack({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
-      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'delete' });
+      await ownStackOperation({ environment, region, stackName: stack.stackName, operation: 'delete' });
       change = stackChange(input, `pipeline-recreate-${recovery}`);
     } else if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
       await progress.to(DeployPhase.UpdatingPipeline, 'continuing the failed rollback');
       await aws.continueUpdateRollback({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
-      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'rollback' });
+      await ownStackOperation({ environment, region, stackName: stack.stackName, operation: 'rollback' });
     } else {
       break;
     }
@@ -154,9 +185,10 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   if (!inspection.stack) {
     await progress.to(DeployPhase.CreatingPipeline);
     await aws.createStack(change);
-    await waits.waitForStack({ environment, region, stackName: change.stackName, operation: 'create' });
-    // A new pipeline runs once by itself, with the version as its variable's default.
-    executionId = await waits.findInitialExecution({ environment, region, pipelineName: name });
+    await ownStackOperation({ environment, region, stackName: change.stackName, operation: 'create' });
+    // A new pipeline runs once by itself, with the version as its variable's default; found even
+    // when cancelled, so that it can be stopped.
+    executionId = await CancellationScope.nonCancellable(() => waits.findInitialExecution({ environment, region, pipelineName: name }));
   } else {
     if (/_IN_PROGRESS$|FAILED$|ROLLBACK_COMPLETE$/.test(inspection.stack.status) && inspection.stack.status !== 'UPDATE_ROLLBACK_COMPLETE') {
       throw ApplicationFailure.create({
@@ -168,7 +200,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     if (inspection.needsUpdate) {
       await progress.to(DeployPhase.UpdatingPipeline);
       if (await aws.updateStack(change)) {
-        await waits.waitForStack({ environment, region, stackName: change.stackName, operation: 'update' });
+        await ownStackOperation({ environment, region, stackName: change.stackName, operation: 'update' });
       }
     }
     await progress.to(DeployPhase.StartingPipeline);
@@ -176,8 +208,8 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   }
 
   progress.pipelineExecutionId = executionId;
-  await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
   try {
+    await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
     await waits.waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
   } catch (error) {
     if (isCancellation(error)) {

@@ -1,7 +1,8 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
+  ChildWorkflowFailure,
   ChildWorkflowCancellationType,
   condition,
   continueAsNew,
@@ -244,15 +245,15 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   publish(env);
 }
 
-/** The innermost message: the activity's "env: call target: AWS's reason". */
+/**
+ * The message people read: the first failure under the child and activity wrappers, i.e. the
+ * activity's "env: call target: AWS's reason". Not the innermost one: that is the AWS SDK's own
+ * error, which names neither the environment nor the call.
+ */
 function failureMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return error instanceof ApplicationFailure || message ? message : String(error);
+  let current: unknown = error;
+  while ((current instanceof ChildWorkflowFailure || current instanceof ActivityFailure) && current.cause) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }
 
 /** Search attributes and current details from the state, so the Temporal UI tells the story. */
