@@ -7,6 +7,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  type ActivityOptions,
   type RetryPolicy,
   setCurrentDetails,
   upsertSearchAttributes,
@@ -51,12 +52,20 @@ const retry: RetryPolicy = {
  * died holding one is noticed when this runs out. A cancelled deployment waits for the call in
  * hand to end, so that no call it made lands in AWS after it (and after the delete that won).
  */
-const aws = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const AWS_CALL: ActivityOptions = { startToCloseTimeout: '30 seconds', retry, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED };
+/** Single AWS calls, each with the one-line summary the Temporal UI shows beside it. */
+function aws(summary: string) {
+  return proxyActivities<Activities>({ ...AWS_CALL, summary });
+}
 /**
  * Waits: long, heartbeating at least every 2 s whatever the poll delay, resumed from their last
  * heartbeat after a worker crash, which the heartbeat timeout notices within seconds.
  */
-const waits = proxyActivities<Activities>({ startToCloseTimeout: '4 hours', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 50 } });
+const WAIT: ActivityOptions = { startToCloseTimeout: '4 hours', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 50 } };
+/** Waits, each with its summary in the Temporal UI. */
+function waits(summary: string) {
+  return proxyActivities<Activities>({ ...WAIT, summary });
+}
 
 /** Attempts to get a stack out of a stuck state before giving up. */
 const MAX_RECOVERIES = 3;
@@ -66,7 +75,7 @@ const MAX_RECOVERIES = 3;
  * cancelled: whatever comes next on the environment (a delete that wins) must not meet it half-way.
  */
 function ownStackOperation(ref: Parameters<Activities['waitForStack']>[0]): Promise<StackInfo | null> {
-  return CancellationScope.nonCancellable(() => waits.waitForStack(ref));
+  return CancellationScope.nonCancellable(() => waits(`wait for ${ref.stackName} (${ref.operation})`).waitForStack(ref));
 }
 
 /**
@@ -155,40 +164,40 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   const name = pipelineName(settings, environment);
 
   await progress.to(DeployPhase.PublishingSource);
-  await aws.publishSource({ environment, region, bucket: settings.artifactBucket, environmentTemplate: desired.templates!.environment });
+  await aws(`upload the environment template to s3://${settings.artifactBucket}`).publishSource({ environment, region, bucket: settings.artifactBucket, environmentTemplate: desired.templates!.environment });
 
   let change = stackChange(input, 'pipeline');
-  let inspection = await aws.inspectStack(change);
+  let inspection = await aws(`inspect ${change.stackName}`).inspectStack(change);
   for (let recovery = 1; inspection.stack && recovery <= MAX_RECOVERIES; recovery++) {
     const stack: StackInfo = inspection.stack;
     if (/_IN_PROGRESS$/.test(stack.status)) {
       // Someone else's operation: wait for it, then look again.
       await progress.to(DeployPhase.UpdatingPipeline, `waiting for ${stack.status}`);
-      await waits.waitForStack({ environment, region, stackName: stack.stackName, operation: 'any' });
+      await waits(`wait for ${stack.stackName} (${stack.status})`).waitForStack({ environment, region, stackName: stack.stackName, operation: 'any' });
     } else if (stack.status === 'ROLLBACK_COMPLETE' || stack.status === 'ROLLBACK_FAILED') {
       // A failed create leaves a stack that can only be deleted; delete it and create it again.
       await progress.to(DeployPhase.CreatingPipeline, `deleting ${stack.status} stack first`);
-      await aws.deleteStack({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
+      await aws(`delete ${stack.stackName} (${stack.status})`).deleteStack({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
       await ownStackOperation({ environment, region, stackName: stack.stackName, operation: 'delete' });
       change = stackChange(input, `pipeline-recreate-${recovery}`);
     } else if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
       await progress.to(DeployPhase.UpdatingPipeline, 'continuing the failed rollback');
-      await aws.continueUpdateRollback({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
+      await aws(`continue the rollback of ${stack.stackName}`).continueUpdateRollback({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
       await ownStackOperation({ environment, region, stackName: stack.stackName, operation: 'rollback' });
     } else {
       break;
     }
-    inspection = await aws.inspectStack(change);
+    inspection = await aws(`inspect ${change.stackName}`).inspectStack(change);
   }
 
   let executionId: string;
   if (!inspection.stack) {
     await progress.to(DeployPhase.CreatingPipeline);
-    await aws.createStack(change);
+    await aws(`create ${change.stackName}`).createStack(change);
     await ownStackOperation({ environment, region, stackName: change.stackName, operation: 'create' });
     // A new pipeline runs once by itself, with the version as its variable's default; found even
     // when cancelled, so that it can be stopped.
-    executionId = await CancellationScope.nonCancellable(() => waits.findInitialExecution({ environment, region, pipelineName: name }));
+    executionId = await CancellationScope.nonCancellable(() => waits(`find the first execution of ${name}`).findInitialExecution({ environment, region, pipelineName: name }));
   } else {
     if (/_IN_PROGRESS$|FAILED$|ROLLBACK_COMPLETE$/.test(inspection.stack.status) && inspection.stack.status !== 'UPDATE_ROLLBACK_COMPLETE') {
       throw ApplicationFailure.create({
@@ -199,29 +208,29 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     }
     if (inspection.needsUpdate) {
       await progress.to(DeployPhase.UpdatingPipeline);
-      if (await aws.updateStack(change)) {
+      if (await aws(`update ${change.stackName}`).updateStack(change)) {
         await ownStackOperation({ environment, region, stackName: change.stackName, operation: 'update' });
       }
     }
     await progress.to(DeployPhase.StartingPipeline);
-    executionId = await aws.startPipelineExecution({ environment, region, pipelineName: name, appVersion, requestKey: change.requestKey });
+    executionId = await aws(`start ${name} with app ${appVersion}`).startPipelineExecution({ environment, region, pipelineName: name, appVersion, requestKey: change.requestKey });
   }
 
   progress.pipelineExecutionId = executionId;
   try {
     await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
-    await waits.waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
+    await waits(`wait for execution ${executionId} of ${name}`).waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(async () => {
         await progress.to(DeployPhase.StoppingPipeline);
-        await aws.stopPipelineExecution({ environment, region, pipelineName: name, executionId, reason: 'cancelled in cfn-gitops', abandon: false });
-        await waits.waitForExecutionToSettle({ environment, region, pipelineName: name, executionId });
+        await aws(`stop execution ${executionId}`).stopPipelineExecution({ environment, region, pipelineName: name, executionId, reason: 'cancelled in cfn-gitops', abandon: false });
+        await waits(`wait for execution ${executionId} to stop`).waitForExecutionToSettle({ environment, region, pipelineName: name, executionId });
       });
     }
     throw error;
   }
-  const stack = await aws.describeStack({ environment, region, stackName: environmentStackName(settings, environment) });
+  const stack = await aws(`read the deployed AppVersion of ${environmentStackName(settings, environment)}`).describeStack({ environment, region, stackName: environmentStackName(settings, environment) });
   const deployedVersion = stack?.parameters.AppVersion;
   await progress.to(DeployPhase.Succeeded, `app ${deployedVersion ?? appVersion}`);
   return { pipelineExecutionId: executionId, deployedVersion, message: `${environment}: app ${appVersion} deployed by execution ${executionId}` };
@@ -246,9 +255,9 @@ async function deleteEnvironment(input: DeploymentInput, progress: Progress): Pr
 /** DELETE_FAILED is often transient (a dependency still draining): try again before reporting. */
 async function deleteStackPatiently(ref: { environment: string; region: string; stackName: string; requestKey: string }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    await aws.deleteStack({ ...ref, requestKey: `${ref.requestKey}/${attempt}` });
+    await aws(`delete ${ref.stackName}`).deleteStack({ ...ref, requestKey: `${ref.requestKey}/${attempt}` });
     try {
-      await waits.waitForStack({ ...ref, operation: 'delete' });
+      await waits(`wait for ${ref.stackName} to be deleted`).waitForStack({ ...ref, operation: 'delete' });
       return;
     } catch (error) {
       if (attempt >= MAX_RECOVERIES || isCancellation(error)) throw error;
