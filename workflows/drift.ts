@@ -1,5 +1,6 @@
 import { getExternalWorkflowHandle, log, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import { mapLimit } from '../common/concurrency';
+import { failureMessage } from './failures';
 import type { RetryPolicy, SignalDefinition } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { DriftCheck, SweepTarget } from '../activities/drift';
@@ -61,7 +62,7 @@ async function sweepOne(target: SweepTarget): Promise<DriftEntry | undefined> {
   try {
     check = await checkEnvironmentSync(target);
   } catch (error) {
-    const report: SyncReport = { status: SyncStatus.Unknown, checkedAt: new Date().toISOString(), drifted: [], message: `could not check: ${innermostMessage(error)}` };
+    const report: SyncReport = { status: SyncStatus.Unknown, checkedAt: new Date().toISOString(), drifted: [], message: `could not check: ${failureMessage(error)}` };
     if (target.workflowId) await signal(target.workflowId, syncStatusSignal, report);
     return { ...where, ...report };
   }
@@ -86,18 +87,8 @@ async function signal<Args extends unknown[]>(workflowId: string, definition: Si
     await getExternalWorkflowHandle(workflowId).signal(definition, ...args);
     return true;
   } catch (error) {
-    log.warn('signal not delivered', { workflowId, signal: definition.name, reason: innermostMessage(error) });
+    log.warn('signal not delivered', { workflowId, signal: definition.name, reason: failureMessage(error) });
     return false;
   }
 }
 
-/** The innermost message of a failure chain: the activity's "env: call target: AWS's reason". */
-function innermostMessage(error: unknown): string {
-  let current = error as { message?: string; cause?: unknown } | undefined;
-  let message = current?.message ?? String(error);
-  while (current?.cause) {
-    current = current.cause as { message?: string; cause?: unknown };
-    if (current.message) message = current.message;
-  }
-  return message;
-}

@@ -1,8 +1,6 @@
 import {
-  ActivityFailure,
   allHandlersFinished,
   CancellationScope,
-  ChildWorkflowFailure,
   ChildWorkflowCancellationType,
   condition,
   continueAsNew,
@@ -38,6 +36,7 @@ import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import { Action, DeployPhase, DeploymentResult, SubmitOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
 import { deploymentWorkflow, type DeploymentOutcome } from './deployment';
+import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
 const { getPolicy } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
@@ -243,17 +242,6 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   await watcher;
   env.finishCurrent(DeploymentResult.Succeeded, outcome.message, now(), outcome.deployedVersion);
   publish(env);
-}
-
-/**
- * The message people read: the first failure under the child and activity wrappers, i.e. the
- * activity's "env: call target: AWS's reason". Not the innermost one: that is the AWS SDK's own
- * error, which names neither the environment nor the call.
- */
-function failureMessage(error: unknown): string {
-  let current: unknown = error;
-  while ((current instanceof ChildWorkflowFailure || current instanceof ActivityFailure) && current.cause) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }
 
 /** Search attributes and current details from the state, so the Temporal UI tells the story. */
