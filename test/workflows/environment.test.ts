@@ -377,7 +377,8 @@ describe('the rules of an environment (DESIGN §3)', () => {
       await waitFor('the sync running', (s) => s.phase === DeployPhase.RunningPipeline);
       const removal = await send({ sha: 'a8000000', generation: 8, action: Action.Delete });
 
-      const done = await waitFor('the delete', (s) => s.phase === DeployPhase.Deleted);
+      // The child reports Deleted a moment before the environment workflow records its result.
+      const done = await waitFor('the delete', (s) => s.phase === DeployPhase.Deleted && record(s, 2)?.result !== undefined);
       await execution.cancelled;
       expect(record(done, 1)).toMatchObject({ action: Action.Sync, result: DeploymentResult.Cancelled, message: 'cancelled: the environment is being deleted; version that remains: none' });
       expect(record(done, 2)).toMatchObject({ action: Action.Delete, commit: removal.commit.sha, result: DeploymentResult.Succeeded });
