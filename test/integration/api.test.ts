@@ -5,6 +5,7 @@ import { signBody } from '../../server/webhook';
 import { startTestAws, type TestAws } from '../support/aws';
 import { startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 import { startServerProcess, until, type ServerProcess } from '../server/harness';
@@ -65,20 +66,13 @@ describe('API server: webhook, status and approvals', () => {
   beforeAll(async () => {
     [aws, repo] = await Promise.all([startTestAws(), createTestRepo()]);
     cache = mkdtempSync(path.join(tmpdir(), 'cfn-gitops-cache-'));
-    const env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: TEST_NAMESPACES.api,
-      CFN_GITOPS_TASK_QUEUE: uniqueTaskQueue('api'),
+    const env = workerEnv(aws, TEST_NAMESPACES.api, uniqueTaskQueue('api'), {
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-      CFN_GITOPS_DRIFT_INTERVAL: '0',
       CFN_GITOPS_API_TOKENS: `${ALICE}=Alice Approver,${DANA}=Dana Developer`,
       GITHUB_WEBHOOK_SECRET: SECRET,
       CFN_GITOPS_REPO: repo.dir,
       CFN_GITOPS_REPO_CACHE: path.join(cache, 'clone'),
-    };
+    });
     [worker, server] = await Promise.all([startWorkerProcess(env), startServerProcess(env)]);
     first = await repo.head();
   });

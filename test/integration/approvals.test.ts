@@ -3,6 +3,7 @@ import path from 'node:path';
 import { startTestAws, eventually, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 
@@ -19,15 +20,9 @@ describe('prod promotions', () => {
 
   beforeAll(async () => {
     aws = await startTestAws();
-    env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: TEST_NAMESPACES.approvals,
-      CFN_GITOPS_TASK_QUEUE: uniqueTaskQueue('approvals'),
+    env = workerEnv(aws, TEST_NAMESPACES.approvals, uniqueTaskQueue('approvals'), {
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-    };
+    });
     worker = await startWorkerProcess(env);
     repo = await createTestRepo();
   });

@@ -18,7 +18,7 @@ import {
   workerEnv,
   ZEROS,
   type Operation,
-} from '../replay/harness';
+} from '../support/scenario';
 
 /**
  * Worker chaos: five environments deploy (create, update, pipeline stack update, delete) while

@@ -4,6 +4,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 import { startServerProcess, until, type ServerProcess } from '../server/harness';
@@ -31,19 +32,12 @@ describe('dashboard', () => {
 
   beforeAll(async () => {
     [aws, repo] = await Promise.all([startTestAws(), createTestRepo()]);
-    const env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: TEST_NAMESPACES.dashboard,
+    const env = workerEnv(aws, TEST_NAMESPACES.dashboard, uniqueTaskQueue('dashboard'), {
       TEMPORAL_UI_URL: 'http://ui.test',
-      CFN_GITOPS_TASK_QUEUE: uniqueTaskQueue('dashboard'),
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-      CFN_GITOPS_DRIFT_INTERVAL: '0',
       CFN_GITOPS_API_TOKENS: `${ALICE}=Alice Approver`,
       CFN_GITOPS_DASHBOARD_REFRESH: '1',
-    };
+    });
     [worker, server, browser] = await Promise.all([
       startWorkerProcess(env),
       startServerProcess(env),

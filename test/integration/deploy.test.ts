@@ -3,6 +3,7 @@ import path from 'node:path';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { startTestAws, type TestAws } from '../support/aws';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 
@@ -24,15 +25,7 @@ describe('push → plan → workflows → stacks and pipelines', () => {
 
   beforeAll(async () => {
     aws = await startTestAws();
-    env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: TEST_NAMESPACES.deploy,
-      CFN_GITOPS_TASK_QUEUE: uniqueTaskQueue('deploy'),
-      CFN_GITOPS_PROTECTED_ENVIRONMENTS: '',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-    };
+    env = workerEnv(aws, TEST_NAMESPACES.deploy, uniqueTaskQueue('deploy'));
     worker = await startWorkerProcess(env);
     repo = await createTestRepo();
   });

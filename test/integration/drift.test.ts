@@ -7,6 +7,7 @@ import { ensureDriftSchedule } from '../../worker/schedule';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 
@@ -67,21 +68,16 @@ describe('drift: git main against AWS', () => {
     );
     await eventually(async () => (await aws.stack(stackName))?.StackStatus === 'UPDATE_COMPLETE', `${stackName} updated to ${version}`);
   }
-  const workerEnv = (extra: Record<string, string>) => ({ ...env, ...extra });
+  const withSettings = (extra: Record<string, string>) => ({ ...env, ...extra });
 
   beforeAll(async () => {
     aws = await startTestAws();
     await aws.control('PUT', '/timing', { driftDetectionMs: 200 });
-    env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: TEST_NAMESPACES.drift,
-      CFN_GITOPS_TASK_QUEUE: taskQueue,
-      CFN_GITOPS_PROTECTED_ENVIRONMENTS: '',
+    env = workerEnv(aws, TEST_NAMESPACES.drift, taskQueue, {
       CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: '',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-    };
+      // The schedule is under test here: keep it on.
+      CFN_GITOPS_DRIFT_INTERVAL: '15m',
+    });
     connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS });
     client = new Client({ connection, namespace: TEST_NAMESPACES.drift });
     [worker, repo] = await Promise.all([startWorkerProcess(env), createTestRepo()]);
@@ -183,7 +179,7 @@ describe('drift: git main against AWS', () => {
     await schedule.pause('paused during the test');
     await worker.stop();
     worker = await startWorkerProcess(
-      workerEnv({ CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod', CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: 'featureX,prod', CFN_GITOPS_DRIFT_INTERVAL: '10m' }),
+      withSettings({ CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod', CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: 'featureX,prod', CFN_GITOPS_DRIFT_INTERVAL: '10m' }),
     );
     const described = await schedule.describe();
     expect(described.spec.intervals?.map((i) => i.every)).toEqual([10 * 60_000]);

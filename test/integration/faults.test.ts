@@ -20,7 +20,7 @@ import {
   recordHistories,
   workerEnv,
   ZEROS,
-} from '../replay/harness';
+} from '../support/scenario';
 
 /**
  * AWS failing: throttling and 5xx on a good share of calls (retried with backoff, never doubled),

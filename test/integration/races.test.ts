@@ -18,7 +18,7 @@ import {
   workerEnv,
   ZEROS,
   type Operation,
-} from '../replay/harness';
+} from '../support/scenario';
 
 /**
  * Races, driven as CI drives them: several `cfn-gitops start` runs for one environment close

@@ -7,7 +7,7 @@ import { startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import type { TestRepo } from '../support/gitops-repo';
 import { uniqueTaskQueue } from '../support/temporal';
-import { cliStart, configYaml, connectTemporal, createRepoWith, operationsLog, overlaps, recordHistories, waitForState, workerEnv, ZEROS } from '../replay/harness';
+import { cliStart, configYaml, connectTemporal, createRepoWith, operationsLog, overlaps, recordHistories, waitForState, workerEnv, ZEROS } from '../support/scenario';
 
 /**
  * The Temporal server goes away mid-deploy and comes back from its SQLite file: the worker, the

@@ -5,6 +5,7 @@ import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from 
 import { startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 import { listIds, listInfos, until } from '../server/harness';
@@ -29,17 +30,10 @@ describe('search attributes, summaries and status', () => {
 
   beforeAll(async () => {
     aws = await startTestAws();
-    env = {
-      ...aws.env,
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS,
-      TEMPORAL_NAMESPACE: namespace,
+    env = workerEnv(aws, namespace, uniqueTaskQueue('visibility'), {
       TEMPORAL_UI_URL: 'http://ui.test',
-      CFN_GITOPS_TASK_QUEUE: uniqueTaskQueue('visibility'),
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
-      CFN_GITOPS_POLL_MIN: '100ms',
-      CFN_GITOPS_POLL_MAX: '500ms',
-      CFN_GITOPS_DRIFT_INTERVAL: '0',
-    };
+    });
     [worker, repo, connection] = await Promise.all([startWorkerProcess(env), createTestRepo(), Connection.connect({ address: process.env.TEMPORAL_ADDRESS })]);
     client = new Client({ connection, namespace });
     first = await repo.head();

@@ -4,7 +4,7 @@ import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { testWorkflowSource } from '../support/temporal';
-import { HISTORIES_DIR, workflowIdOfHistoryFile } from './harness';
+import { HISTORIES_DIR, workflowIdOfHistoryFile } from '../support/scenario';
 
 /**
  * Replays the workflow histories recorded from the integration tests (`test/histories/`, see

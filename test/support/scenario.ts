@@ -11,9 +11,9 @@ import { stateQuery, WorkflowType } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import type { EnvironmentState } from '../../common/types';
 import type { StartEntry, StartReport } from '../../starter/start';
-import type { TestAws } from '../support/aws';
-import { runCli, type CliResult } from '../support/cli';
-import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import type { TestAws } from './aws';
+import { runCli, type CliResult } from './cli';
+import { createTestRepo, type TestRepo } from './gitops-repo';
 
 /** Stack and pipeline name prefix of the example repo. */
 export const PREFIX = 'cfn-gitops-';
