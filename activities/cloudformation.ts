@@ -2,6 +2,9 @@ import { log } from '@temporalio/activity';
 import {
   CloudFormationClient,
   ContinueUpdateRollbackCommand,
+  CreateChangeSetCommand,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
   CreateStackCommand,
   DeleteStackCommand,
   DescribeStackEventsCommand,
@@ -154,6 +157,51 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       const ignored = new Set(change.ignoreForUpdate ?? []);
       const parametersDiffer = wanted.some((p) => !ignored.has(p.ParameterKey) && stack.parameters[p.ParameterKey] !== p.ParameterValue);
       return { stack, needsUpdate: parametersDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
+    },
+
+    /**
+     * What a sync would change in the pipeline stack, for the approval gate: a change set is
+     * created, read and deleted again. Lines such as `Modify Pipeline (AWS::CodePipeline::Pipeline): Properties`;
+     * empty when nothing would change (the version alone travels as the execution's variable).
+     */
+    async previewStackChanges(change: StackChange): Promise<string[]> {
+      const client = clientFor(change.region);
+      const context = { environment: change.environment, call: 'DescribeStacks', target: change.stackName };
+      const stack = await awsCall(context, () => describe(change));
+      if (!stack) return [`Add ${change.stackName}: a new pipeline stack, whose pipeline then runs once by itself`];
+      const ignored = new Set(change.ignoreForUpdate ?? []);
+      const parameters = (await parametersFor(change)).map((p) => (ignored.has(p.ParameterKey) ? { ParameterKey: p.ParameterKey, UsePreviousValue: true } : p));
+      const changeSetName = requestToken(`${change.requestKey}/preview`);
+      await awsCall({ ...context, call: 'CreateChangeSet' }, () =>
+        client.send(
+          new CreateChangeSetCommand({
+            StackName: change.stackName,
+            ChangeSetName: changeSetName,
+            ChangeSetType: 'UPDATE',
+            TemplateBody: change.templateBody,
+            Parameters: parameters,
+            Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
+            Description: 'cfn-gitops approval preview; deleted once read',
+          }),
+        ),
+      );
+      try {
+        const described = await pollUntil(timing, async () => {
+          const out = await awsCall({ ...context, call: 'DescribeChangeSet' }, () => client.send(new DescribeChangeSetCommand({ StackName: change.stackName, ChangeSetName: changeSetName })));
+          return /_PENDING$|_IN_PROGRESS$/.test(out.Status ?? '') ? undefined : out;
+        });
+        if (described.Status === 'FAILED') {
+          if (/didn't contain changes|No updates are to be performed/.test(described.StatusReason ?? '')) return [];
+          return [`change set failed: ${described.StatusReason ?? 'no reason given'}`];
+        }
+        return (described.Changes ?? []).map(({ ResourceChange: r }) => {
+          const scope = r?.Scope?.length ? `: ${r.Scope.join(', ')}` : '';
+          const replace = r?.Replacement === 'True' ? ' (replacement)' : '';
+          return `${r?.Action ?? 'Change'} ${r?.LogicalResourceId} (${r?.ResourceType})${scope}${replace}`;
+        });
+      } finally {
+        await client.send(new DeleteChangeSetCommand({ StackName: change.stackName, ChangeSetName: changeSetName })).catch(() => undefined);
+      }
     },
 
     /** CreateStack with a token derived from the desired state: a retry never creates twice. */

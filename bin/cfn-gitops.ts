@@ -110,8 +110,17 @@ program
       else {
         console.log(
           textTable(
-            ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES'],
-            pending.map((p) => [p.environment, p.currentVersion ?? '-', p.newVersion ?? 'delete', p.commit.sha.slice(0, 7), p.commit.author.name, p.requestedAt, p.expiresAt]),
+            ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES', 'PIPELINE STACK'],
+            pending.map((p) => [
+              p.environment,
+              p.currentVersion ?? '-',
+              p.newVersion ?? 'delete',
+              p.commit.sha.slice(0, 7),
+              p.commit.author.name,
+              p.requestedAt,
+              p.expiresAt,
+              p.pipelineChanges === undefined ? '-' : p.pipelineChanges.length ? p.pipelineChanges.join('; ') : 'no change',
+            ]),
           ),
         );
       }

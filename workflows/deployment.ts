@@ -131,7 +131,8 @@ class Progress {
   }
 }
 
-function stackChange(input: DeploymentInput, key: string): StackChange {
+/** The pipeline stack as a desired state wants it; the approval gate previews the same change. */
+export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, key: string): StackChange {
   const { desired, region } = input;
   const { environment, settings, config, templates } = desired;
   const parameters: Record<string, string> = {

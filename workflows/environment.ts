@@ -7,6 +7,7 @@ import {
   executeChild,
   isCancellation,
   log,
+  patched,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
@@ -35,11 +36,28 @@ import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/nam
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import { Action, DeployPhase, DeploymentResult, SubmitOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
-import { deploymentWorkflow, type DeploymentOutcome } from './deployment';
+import { deploymentWorkflow, stackChange, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
 const { getPolicy } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
+const { previewStackChanges } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+  summary: 'preview the pipeline stack change set for the approver',
+});
+/** Marks histories whose approval gate previews the pipeline stack's change set. */
+const PREVIEW_PATCH = 'approval-change-set-preview';
+
+/** The change set summary for the approver; a preview that fails says why instead of blocking the approval. */
+async function previewPipelineChanges(request: DesiredState, region: string): Promise<string[]> {
+  try {
+    return await previewStackChanges(stackChange({ desired: request, region }, `approval-${request.commit.sha}`));
+  } catch (error) {
+    return [`change set preview unavailable: ${failureMessage(error)}`];
+  }
+}
 
 /** How long a deleted environment's workflow waits for its folder to come back before it ends. */
 const DELETED_RETENTION = '7 days';
@@ -173,7 +191,9 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   });
 
   if (policy.protected) {
-    const approval = env.openApproval(policy, now());
+    // What the pipeline stack would change is shown to the approver (added after histories were recorded).
+    const pipelineChanges = request.action === Action.Sync && patched(PREVIEW_PATCH) ? await previewPipelineChanges(request, policy.region) : undefined;
+    const approval = env.openApproval(policy, now(), pipelineChanges);
     publish(env);
     const decided = await condition(() => env.decision !== undefined || env.hasWork(), policy.approvalWindowMs);
     const decision = env.decision;
@@ -261,7 +281,8 @@ function publish(env: EnvironmentController): void {
     state.current ? `running: #${state.current.number} ${state.current.action} ${state.current.appVersion ?? ''} ${state.current.pipelineExecutionId ? `execution ${state.current.pipelineExecutionId}` : ''}` : '',
     state.pending ? `next: ${state.pending.action} ${state.pending.appVersion ?? ''} (${shortSha(state.pending.commit)})` : '',
     state.approval
-      ? `waiting for approval: app ${state.approval.currentVersion ?? '-'} → ${state.approval.newVersion ?? 'delete'}, commit ${shortSha(state.approval.commit.sha)} by ${state.approval.commit.author.name}, expires ${state.approval.expiresAt}`
+      ? `waiting for approval: app ${state.approval.currentVersion ?? '-'} → ${state.approval.newVersion ?? 'delete'}, commit ${shortSha(state.approval.commit.sha)} by ${state.approval.commit.author.name}, expires ${state.approval.expiresAt}` +
+        (state.approval.pipelineChanges ? `; pipeline stack: ${state.approval.pipelineChanges.length ? state.approval.pipelineChanges.join('; ') : 'no change'}` : '')
       : '',
     state.sync ? `sync: ${state.sync.status}${state.sync.message ? ` (${state.sync.message})` : ''}` : '',
     state.lastResult ? `last: #${state.lastResult.number} ${state.lastResult.result}: ${state.lastResult.message ?? ''}` : '',

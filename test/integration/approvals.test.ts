@@ -15,7 +15,7 @@ describe('prod promotions', () => {
   let env: NodeJS.ProcessEnv;
   const zeros = '0'.repeat(40);
   const cli = (...args: string[]) => runCli(args, { env });
-  const pending = async () => JSON.parse((await cli('pending', '--json')).stdout) as { environment: string; newVersion?: string }[];
+  const pending = async () => JSON.parse((await cli('pending', '--json')).stdout) as { environment: string; newVersion?: string; pipelineChanges?: string[] }[];
   const prodConfig = () => readFileSync(path.join(repo.dir, 'prod', 'config.yaml'), 'utf8');
 
   beforeAll(async () => {
@@ -40,6 +40,7 @@ describe('prod promotions', () => {
     await eventually(async () => (await pending()).some((p) => p.environment === 'prod'), 'prod waits for approval');
     expect((await pending())[0]).toMatchObject({ environment: 'prod', newVersion: '1.4.1', commit: expect.objectContaining({ author: { name: 'Dana Developer', email: 'dana@example.com' } }) });
     expect(await aws.stack('cfn-gitops-prod-pipeline')).toBeUndefined();
+    expect((await pending())[0]!.pipelineChanges).toEqual([expect.stringMatching(/^Add cfn-gitops-prod-pipeline: a new pipeline stack/)]);
 
     const wrong = await cli('approve', 'prod', '--version', '9.9.9', '--by', 'Avery Approver');
     expect(wrong.code).toBe(1);
@@ -71,6 +72,8 @@ describe('prod promotions', () => {
     expect(JSON.parse(planned.stdout).environments.map((e: { environment: string }) => e.environment)).toEqual(['prod']);
     expect((await cli('start', '--repo', repo.dir, '--before', before, '--after', after)).code).toBe(0);
     await eventually(async () => (await pending()).some((p) => p.newVersion === '1.4.2'), 'prod waits for 1.4.2');
+    // Only the version changes, and it travels as the execution's variable: the change set is empty.
+    expect((await pending())[0]!.pipelineChanges).toEqual([]);
     expect((await cli('approve', 'prod', '--version', '1.4.2', '--by', 'Avery Approver')).code).toBe(0);
     await eventually(async () => (await aws.appVersion('cfn-gitops-prod')) === '1.4.2', 'prod deployed with 1.4.2');
   });

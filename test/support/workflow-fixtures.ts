@@ -60,7 +60,8 @@ export function desiredState(environment: string, options: DesiredOptions): Desi
 /** The activities the environment and deployment workflows call. */
 export type DeploymentActivityName =
   | 'getPolicy' | 'publishSource' | 'inspectStack' | 'createStack' | 'updateStack' | 'waitForStack' | 'deleteStack' | 'continueUpdateRollback'
-  | 'describeStack' | 'findInitialExecution' | 'startPipelineExecution' | 'waitForPipelineExecution' | 'stopPipelineExecution' | 'waitForExecutionToSettle';
+  | 'describeStack' | 'findInitialExecution' | 'startPipelineExecution' | 'waitForPipelineExecution' | 'stopPipelineExecution' | 'waitForExecutionToSettle'
+  | 'previewStackChanges';
 
 /** Those activities, each a jest mock with the real one's signature. */
 export type ActivityMocks = { [K in DeploymentActivityName]: jest.Mock<ReturnType<Activities[K]>, Parameters<Activities[K]>> };
@@ -141,6 +142,9 @@ export class FakeAws {
       }),
       stopPipelineExecution: activity('stopPipelineExecution', async () => undefined),
       waitForExecutionToSettle: activity('waitForExecutionToSettle', async () => 'Stopped'),
+      previewStackChanges: activity('previewStackChanges', async (change) =>
+        this.pipelineStack === 'absent' ? [`Add ${change.stackName}`] : this.pipelineStack === 'needsUpdate' ? ['Modify Pipeline (AWS::CodePipeline::Pipeline): Properties'] : [],
+      ),
     };
   }
 

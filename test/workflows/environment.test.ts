@@ -121,9 +121,11 @@ describe('a protected environment (prod)', () => {
       const desired = await send(push);
       const waiting = await waitFor('the approval gate', waitingForApproval);
       expect(waiting.approval).toMatchObject({ action: Action.Sync, newVersion: '1.4.2', commit: { sha: desired.commit.sha, author: AUTHOR } });
+      // The pipeline stack is as the desired state wants it: the approver is told nothing else changes.
+      expect(waiting.approval!.pipelineChanges).toEqual([]);
       expect(Date.parse(waiting.approval!.expiresAt) - Date.parse(waiting.approval!.requestedAt)).toBe(APPROVAL_WINDOW_MS);
       expect(waiting.current).toMatchObject({ number: 1, appVersion: '1.4.2' });
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
 
       await signal(approveSignal, { by: 'Alice', version: '1.4.2', comment: 'ship it' });
       const done = await waitFor('the deployment', ended(1));
@@ -154,7 +156,7 @@ describe('a protected environment (prod)', () => {
       expect(done.phase).toBe(DeployPhase.Rejected);
       expect(done.approval).toBeUndefined();
       expect(done.deployedVersion).toBeUndefined();
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
     }));
 
   it('refuses an approval for another version, says why, keeps waiting and takes the right one (by commit prefix)', () =>
@@ -169,7 +171,7 @@ describe('a protected environment (prod)', () => {
       expect(still.phase).toBe(DeployPhase.WaitingForApproval);
       expect(still.approval?.newVersion).toBe('1.4.2');
       expect(still.current?.approvedBy).toBeUndefined();
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
 
       await signal(approveSignal, { by: 'Alice', version: 'a1b2c3d' });
       const done = await waitFor('the deployment', ended(1));
@@ -193,7 +195,7 @@ describe('a protected environment (prod)', () => {
       const still = await waitFor('the state', () => true);
       expect(still.phase).toBe(DeployPhase.WaitingForApproval);
       expect(still.current?.approvedBy).toBeUndefined();
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
     }));
 
   it('expires when nobody decides within the window, with AWS untouched', () =>
@@ -213,7 +215,7 @@ describe('a protected environment (prod)', () => {
       expect(done.approval).toBeUndefined();
       expect(aws.activities.createStack).not.toHaveBeenCalled();
       expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
     }));
 
   it('ends as Cancelled when cancelled while it waits, with nothing changed', () =>
@@ -227,7 +229,7 @@ describe('a protected environment (prod)', () => {
       expect(done.phase).toBe(DeployPhase.Cancelled);
       expect(done.approval).toBeUndefined();
       expect(done.applied).toBeUndefined();
-      expect(aws.callOrder()).toEqual(['getPolicy']);
+      expect(aws.callOrder()).toEqual(['getPolicy', 'previewStackChanges']);
     }));
 
   it('replaces what waits with a newer push: the old one is Superseded, only the new version can be approved and is deployed', () =>
