@@ -101,6 +101,14 @@ describe('push → plan → workflows → stacks and pipelines', () => {
     expect(await aws.appVersion('cfn-gitops-prod')).toBe('1.4.1');
   });
 
+  it('shuts a worker down gracefully on SIGTERM and on SIGINT', async () => {
+    const spare = await startWorkerProcess(env);
+    expect(await spare.stop('SIGINT')).toBe(0);
+    expect(spare.output()).toMatch(/state: 'STOPPED'|STOPPED/);
+    const another = await startWorkerProcess(env);
+    expect(await another.stop('SIGTERM')).toBe(0);
+  });
+
   it('plans a rename as delete of the old name and sync of the new one', async () => {
     const before = await repo.head();
     const after = await repo.commit('rename development to dev', {

@@ -35,8 +35,8 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?:
 export interface WorkerProcess {
   child: ChildProcess;
   output(): string;
-  /** SIGTERM and wait for a graceful exit. */
-  stop(): Promise<number | null>;
+  /** SIGTERM (or the signal named) and wait for a graceful exit; resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
   /** SIGKILL: a crash. */
   kill(): Promise<void>;
 }
@@ -65,9 +65,9 @@ export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<Worker
   return {
     child,
     output: () => output,
-    async stop() {
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
+      child.kill(signal);
       return exited;
     },
     async kill() {
