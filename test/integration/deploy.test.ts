@@ -99,6 +99,45 @@ describe('push → plan → workflows → stacks and pipelines', () => {
     expect(entries[1].error).toMatch(/parameters\.InstanceType/);
     expect(await aws.appVersion('cfn-gitops-development')).toBe('1.6.0');
     expect(await aws.appVersion('cfn-gitops-prod')).toBe('1.4.1');
+
+    // Fixing the file deploys prod again; the next tests start from a valid tree.
+    const fixed = await repo.commit('fix prod', { 'prod/config.yaml': 'appVersion: "1.4.1"\nparameters:\n  InstanceType: t3.micro\n' });
+    const again = await start(after, fixed);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).environments).toEqual([expect.objectContaining({ environment: 'prod', status: 'Succeeded' })]);
+  });
+
+  it('syncs every environment when common/ changes, updating each pipeline stack', async () => {
+    const before = await repo.head();
+    const template = readFileSync(path.join(repo.dir, 'common', 'pipeline.yaml'), 'utf8');
+    const after = await repo.commit('pipeline: export the pipeline name', {
+      'common/pipeline.yaml': template.replace(/Outputs:\n  PipelineName:\n    Description: Name of the environment's pipeline\.\n    Value: !Ref Pipeline/, (found) => `${found}\n    Export:\n      Name: !Sub '\${AWS::StackName}-pipeline-name'`),
+    });
+    expect(readFileSync(path.join(repo.dir, 'common', 'pipeline.yaml'), 'utf8')).toContain('-pipeline-name');
+    const result = await start(before, after);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.notes).toContain('common/ changed: every environment is synced');
+    expect(report.environments.map((e: { environment: string; reason: string; status: string }) => [e.environment, e.reason, e.status])).toEqual([
+      ['development', 'common/ changed', 'Succeeded'],
+      ['prod', 'common/ changed', 'Succeeded'],
+    ]);
+    for (const environment of ['development', 'prod']) {
+      expect((await aws.stack(`cfn-gitops-${environment}-pipeline`))?.StackStatus).toBe('UPDATE_COMPLETE');
+    }
+  });
+
+  it('plans from the after tree when before is not in the history (force push)', async () => {
+    const head = await repo.head();
+    const result = await start('1234567890abcdef1234567890abcdef12345678', head);
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.notes).toEqual([expect.stringMatching(/before 1234567 is not in the history/)]);
+    // Every environment of the tree is planned; what already runs this commit answers duplicate.
+    expect(report.environments.map((e: { environment: string; status: string }) => [e.environment, e.status])).toEqual([
+      ['development', 'duplicate'],
+      ['prod', 'duplicate'],
+    ]);
   });
 
   it('shuts a worker down gracefully on SIGTERM and on SIGINT', async () => {
