@@ -10,6 +10,10 @@ const ZERO_SHA = /^0+$/;
 
 /** The narrow git interface the starter needs; tests build one over a real repo. */
 export interface GitReader {
+  /** The repository's folder, for messages. */
+  readonly dir: string;
+  /** Is the folder inside a git repository? */
+  isRepository(): Promise<boolean>;
   /** Full SHA of a revision, or undefined when it is not in the repo. */
   resolve(rev: string): Promise<string | undefined>;
   commitInfo(sha: string): Promise<CommitInfo>;
@@ -54,6 +58,14 @@ export function createGitReader(dir: string): GitReader {
   }
 
   return {
+    dir,
+    async isRepository() {
+      try {
+        return await git.checkIsRepo();
+      } catch {
+        return false;
+      }
+    },
     async resolve(rev) {
       try {
         return (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim() || undefined;
@@ -105,7 +117,10 @@ export function createGitReader(dir: string): GitReader {
  */
 export async function readPush(git: GitReader, push: { before?: string; after: string }): Promise<PlanInput> {
   const after = await git.resolve(push.after);
-  if (!after) throw new GitReadError(push.after, `commit ${push.after} is not in the repository`);
+  if (!after) {
+    if (!(await git.isRepository())) throw new GitReadError(git.dir, 'not a git repository: run inside a checkout of the GitOps repo or pass --repo DIR');
+    throw new GitReadError(git.dir, `commit ${push.after} is not in the repository (fetch it, or check --after; in Actions, check out with fetch-depth: 0)`);
+  }
   const afterSnapshot = git.snapshot(after);
   if (!push.before || ZERO_SHA.test(push.before)) return { after: await afterSnapshot };
   const before = await git.resolve(push.before);
