@@ -136,6 +136,8 @@ export class EnvironmentController {
     work.record.number = this.state.deploymentCount;
     work.record.startedAt = now.toISOString();
     this.current = work;
+    // Until the approval gate or the deployment says more, a taken request is queued.
+    this.state.phase = DeployPhase.Queued;
     this.decision = undefined;
     this.cancelRequested = undefined;
     this.state.history.unshift(work.record);
