@@ -7,22 +7,13 @@ import { ensureDriftSchedule } from '../../worker/schedule';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import type { DriftJsonEntry } from '../../starter/drift';
 import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
 
 /** One environment in `cfn-gitops drift --json`. */
-interface Entry {
-  environment: string;
-  status: string;
-  desiredVersion?: string;
-  deployedVersion?: string;
-  drifted: string[];
-  message?: string;
-  checkedAt: string;
-  workflowId?: string;
-  healRequested?: boolean;
-}
+type Entry = DriftJsonEntry;
 
 /**
  * The drift sweep end to end: environments deployed through the real CLI and a worker process,
