@@ -27,6 +27,8 @@ export interface EnvironmentWorkflowInput {
   environment: string;
   /** State carried over by continue-as-new. */
   carried?: EnvironmentState;
+  /** Continue as new when idle past this many history events (default 2,000); tests set it low. */
+  continueAsNewAfterEvents?: number;
 }
 
 /** A new desired state; the answer says whether it was taken, is a duplicate or is stale. */

@@ -157,7 +157,7 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput & { ca
   for (;;) {
     const idle = env.phase === DeployPhase.Deleted
       ? !(await condition(() => env.hasWork(), DELETED_RETENTION))
-      : (await condition(() => env.hasWork() || shouldContinueAsNew()), !env.hasWork());
+      : (await condition(() => env.hasWork() || shouldContinueAsNew(input.continueAsNewAfterEvents ?? HISTORY_EVENTS_LIMIT)), !env.hasWork());
     if (idle) {
       await condition(allHandlersFinished);
       if (env.hasWork()) continue;
@@ -167,15 +167,16 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput & { ca
         carried: env.getState(),
         carriedPending: env.pendingRequest(),
         carriedLastRequest: env.lastRequest,
+        continueAsNewAfterEvents: input.continueAsNewAfterEvents,
       });
     }
     await run(env, env.startNext(now()));
   }
 }
 
-function shouldContinueAsNew(): boolean {
+function shouldContinueAsNew(historyLimit: number): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > HISTORY_EVENTS_LIMIT;
+  return info.continueAsNewSuggested || info.historyLength > historyLimit;
 }
 
 /** One request: approval if the environment is protected, then the deployment child. */

@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, WorkflowType } from '../../common/messages';
+import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, type DesiredState, type EnvironmentState } from '../../common/types';
 import type { environmentWorkflow } from '../../workflows/environment';
@@ -34,6 +34,8 @@ interface Harness {
   handle: WorkflowHandle<typeof environmentWorkflow>;
   /** A push, as `cfn-gitops start` sends it with signal-with-start. */
   push(options: DesiredOptions): Promise<DesiredState>;
+  /** The same, with the workflow's start arguments when this push starts it. */
+  pushStarting(options: DesiredOptions, startArgs: Partial<EnvironmentWorkflowInput>): Promise<DesiredState>;
   signal<Args extends unknown[]>(definition: SignalDefinition<Args>, ...args: Args): Promise<void>;
   /** Polls the state query until `ok` holds. */
   waitFor(what: string, ok: (state: EnvironmentState) => boolean): Promise<EnvironmentState>;
@@ -58,12 +60,13 @@ async function withEnvironment(environment: string, body: (t: Harness) => Promis
   const harness: Harness = {
     aws,
     handle,
-    async push(options) {
+    push: (options) => harness.pushStarting(options, {}),
+    async pushStarting(options, startArgs) {
       const desired = desiredState(environment, options);
       await env.client.workflow.signalWithStart<typeof environmentWorkflow, [DesiredState]>(WorkflowType.Environment, {
         workflowId,
         taskQueue,
-        args: [{ environment }],
+        args: [{ ...startArgs, environment }],
         signal: desiredStateSignal,
         signalArgs: [desired],
       });
@@ -451,4 +454,30 @@ describe('a sync, by the state of the pipeline stack', () => {
       }
     }, aws);
   });
+});
+
+
+describe('a long-lived environment', () => {
+  it('continues as new when its history grows, carrying what it applied, its count and its refusals', () =>
+    withEnvironment('development', async ({ handle, push: send, pushStarting, waitFor, waitForDetails }) => {
+      await pushStarting({ sha: 'c1000000', generation: 5, appVersion: '1.0.0' }, { continueAsNewAfterEvents: 40 });
+      const firstRun = (await handle.describe()).runId;
+      await waitFor('the first deployment', ended(1));
+      // Idle past 40 events, the workflow continues as new; the run id changes, the state stays.
+      const carried = await poll('a new run', () => handle.describe(), (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
+      expect(carried.runId).not.toBe(firstRun);
+      const state = await handle.query(stateQuery);
+      expect(state).toMatchObject({ deploymentCount: 1, deployedVersion: '1.0.0', applied: { commit: expect.stringMatching(/^c1000000/), generation: 5 } });
+      expect(record(state, 1)).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.0.0' });
+      expect(state.successfulVersions.map((v) => v.appVersion)).toEqual(['1.0.0']);
+
+      // The new run still refuses going back, and numbers the next deployment 2.
+      await send({ sha: 'c0400000', generation: 4, appVersion: '0.9.0' });
+      await waitForDetails('the stale push said', (details) => /older than/.test(details));
+      await send({ sha: 'c2000000', generation: 6, appVersion: '1.1.0' });
+      const done = await waitFor('the second deployment', ended(2));
+      expect(record(done, 2)).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.1.0' });
+      expect(done.history.some((r) => r.appVersion === '0.9.0')).toBe(false);
+      expect(done.successfulVersions.map((v) => v.appVersion)).toEqual(['1.1.0', '1.0.0']);
+    }));
 });
