@@ -5,6 +5,7 @@ import { createActivities } from '../activities';
 import { createAwsClients } from './aws-clients';
 import { connectionOptions } from '../common/temporal-settings';
 import { connectClient } from '../starter/client';
+import { startHealthServer } from './health';
 import { ensureDriftSchedule } from './schedule';
 import type { WorkerSettings } from './settings';
 
@@ -67,8 +68,13 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
     );
     void options.stop?.then(() => worker.shutdown());
     const running = worker.run();
+    const health = settings.healthPort === undefined ? undefined : await startHealthServer(worker, settings.healthPort);
     options.onReady?.();
-    await running;
+    try {
+      await running;
+    } finally {
+      await health?.close();
+    }
   } finally {
     await temporal.close();
     await connection.close();

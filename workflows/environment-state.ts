@@ -261,10 +261,6 @@ export class EnvironmentController {
     if (report.deployedVersion !== undefined && !this.current) this.state.deployedVersion = report.deployedVersion;
   }
 
-  /** The desired state to deploy again for self-heal, if the environment is idle and has one. */
-  lastDesired(): DesiredState | undefined {
-    return this.lastRequest;
-  }
   /** The last sync request taken, kept for self-heal. */
   lastRequest?: DesiredState;
 

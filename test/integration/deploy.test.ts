@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { freePort } from '../../worker/dev-server';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { startTestAws, type TestAws } from '../support/aws';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
@@ -140,8 +141,13 @@ describe('push → plan → workflows → stacks and pipelines', () => {
     ]);
   });
 
-  it('shuts a worker down gracefully on SIGTERM and on SIGINT', async () => {
-    const spare = await startWorkerProcess(env);
+  it('serves health and metrics, and shuts a worker down gracefully on SIGTERM and on SIGINT', async () => {
+    const healthPort = await freePort();
+    const spare = await startWorkerProcess({ ...env, CFN_GITOPS_HEALTH_PORT: String(healthPort) });
+    const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', runState: 'RUNNING' });
+    expect(await (await fetch(`http://127.0.0.1:${healthPort}/metrics`)).text()).toMatch(/^cfn_gitops_worker_running 1$/m);
     expect(await spare.stop('SIGINT')).toBe(0);
     expect(spare.output()).toMatch(/state: 'STOPPED'|STOPPED/);
     const another = await startWorkerProcess(env);
