@@ -27,6 +27,10 @@ export interface EnvironmentWorkflowInput {
   environment: string;
   /** State carried over by continue-as-new. */
   carried?: EnvironmentState;
+  /** The request waiting to run, carried over by continue-as-new. */
+  carriedPending?: DesiredState;
+  /** The last sync request taken (what self-heal deploys again), carried over by continue-as-new. */
+  carriedLastRequest?: DesiredState;
   /** Continue as new when idle past this many history events (default 2,000); tests set it low. */
   continueAsNewAfterEvents?: number;
 }

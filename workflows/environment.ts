@@ -70,7 +70,7 @@ const HISTORY_EVENTS_LIMIT = 2_000;
  * keeps the newest, gates protected environments on approval and runs each deployment as a
  * child workflow, one at a time. Its state and rules live in {@link EnvironmentController}.
  */
-export async function environmentWorkflow(input: EnvironmentWorkflowInput & { carriedPending?: DesiredState; carriedLastRequest?: DesiredState }): Promise<EnvironmentState> {
+export async function environmentWorkflow(input: EnvironmentWorkflowInput): Promise<EnvironmentState> {
   const env = new EnvironmentController(input.environment, input.carried, input.carriedPending);
   env.lastRequest = input.carriedLastRequest;
   const now = () => new Date();
@@ -130,7 +130,10 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput & { ca
       env.validateCancel();
       cancel(request);
     } catch (error) {
-      log.warn('cancel signal ignored', { reason: String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      log.warn('cancel signal ignored', { reason });
+      env.ignoredMessage = `cancel by ${request?.by ?? '?'} ignored: ${reason}`;
+      publish(env);
     }
   });
   setHandler(deploymentProgressSignal, (progress) => {

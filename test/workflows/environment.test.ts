@@ -481,3 +481,14 @@ describe('a long-lived environment', () => {
       expect(done.successfulVersions.map((v) => v.appVersion)).toEqual(['1.1.0', '1.0.0']);
     }));
 });
+
+describe('a refused signal', () => {
+  it('says why in the current details when there is nothing to cancel', () =>
+    withEnvironment('development', async ({ push: send, signal, waitFor, waitForDetails }) => {
+      await send({ sha: 'd1000000', generation: 1, appVersion: '1.0.0' });
+      await waitFor('the deployment', ended(1));
+      await signal(cancelSignal, { by: 'Carol' });
+      const details = await waitForDetails('the refusal', (text) => /cancel by Carol ignored/.test(text));
+      expect(details).toContain('cancel by Carol ignored: nothing runs or waits in development');
+    }));
+});
