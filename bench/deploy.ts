@@ -6,7 +6,7 @@
  * `aws codepipeline start-pipeline-execution` once per changed environment.
  *
  *   npm run bench:deploy                 # 2,000 environments, 500 changed, the whole shell loop
- *   BENCH_ENVIRONMENTS=400 BENCH_CHANGED=100 BENCH_SHELL_SAMPLE=25 npm run bench:deploy
+ *   BENCH_ENVIRONMENTS=400 BENCH_CHANGED=100 BENCH_SHELL_SAMPLE=25 BENCH_START_CONCURRENCY=128 npm run bench:deploy
  *
  * BENCH_SHELL_SAMPLE runs the shell loop over that many environments and scales the time to
  * all of them (said so in the output).
@@ -30,6 +30,7 @@ const EXAMPLE = path.join(ROOT, 'examples', 'gitops-repo', 'common');
 const TOTAL = Number(process.env.BENCH_ENVIRONMENTS ?? 2000);
 const CHANGED = Number(process.env.BENCH_CHANGED ?? 500);
 const SHELL_SAMPLE = Math.min(CHANGED, Number(process.env.BENCH_SHELL_SAMPLE ?? CHANGED));
+const START_CONCURRENCY = Number(process.env.BENCH_START_CONCURRENCY ?? 32);
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 const name = (i: number) => `env-${String(i).padStart(4, '0')}`;
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -123,7 +124,7 @@ async function main(): Promise<void> {
     const temporal = await connectClient(settings);
     const t0 = Date.now();
     const startStart = performance.now();
-    const { report } = await startPush({ client: temporal.client, git: reader, taskQueue: settings.taskQueue, push: { before, after } });
+    const { report } = await startPush({ client: temporal.client, git: reader, taskQueue: settings.taskQueue, push: { before, after }, concurrency: START_CONCURRENCY });
     const startMs = performance.now() - startStart;
     const accepted = report.environments.filter((e) => e.status === 'accepted').length;
     if (accepted !== CHANGED) throw new Error(`start accepted ${accepted} of ${CHANGED}`);
@@ -146,7 +147,7 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(`plan (git read + plan of ${TOTAL} folders, ${CHANGED} changed)        ${seconds(planMs)}`);
-    console.log(`start: ${CHANGED} workflows launched (update-with-start, 32 at a time)  ${seconds(startMs)}`);
+    console.log(`start: ${CHANGED} workflows launched (update-with-start, ${START_CONCURRENCY} at a time)  ${seconds(startMs)}`);
     console.log(`push → all ${started} pipeline executions started in the emulator      ${seconds(executionsMs)}`);
     console.log(`shell loop of aws codepipeline start-pipeline-execution (${CHANGED})      ${seconds(shellMs)}${sample.length < CHANGED ? ` (measured on ${sample.length}: ${seconds(shellMeasuredMs)}, scaled)` : ''}`);
     console.log(`ratio: shell loop / cfn-gitops (push → executions started)           ${(shellMs / executionsMs).toFixed(1)}×`);
