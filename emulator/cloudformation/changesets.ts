@@ -4,7 +4,7 @@ import { deepEqual } from '../json';
 import { uuid } from '../random';
 import { checkCapabilities, parseTemplate, resolveParameterValues, type ParameterInput } from '../template';
 import type { CloudFormationEngine } from './engine';
-import type { ChangeRecord, ChangeSetRecord, StackDefinition, StackRecord, Tag } from './model';
+import type { ChangeRecord, ChangeSetRecord, StackRecord, Tag } from './model';
 
 /** Input of CreateChangeSet. */
 export interface CreateChangeSetInput {
@@ -86,16 +86,7 @@ export class ChangeSetService {
         resourceStatusReason: 'User Initiated',
       });
     }
-    const definition: StackDefinition = {
-      templateBody: info.body,
-      parameters,
-      capabilities: input.capabilities,
-      tags: input.tags ?? stack.tags,
-      roleArn: input.roleArn ?? stack.roleArn,
-      notificationArns: input.notificationArns ?? stack.notificationArns,
-      description: info.description,
-      outputs: [],
-    };
+    const definition = this.cfn.updatedDefinition(stack, info, parameters, input, []);
     const resolved = this.cfn.resolve(stack, info, parameters, input.changeSetType === 'CREATE' ? new Map() : stack.resources);
     const changes = this.diff(stack, input.changeSetType, resolved.resources);
     const unchanged = input.changeSetType === 'UPDATE' && changes.length === 0 && this.cfn.isSameDefinition(stack, info, definition);

@@ -334,16 +334,7 @@ export class CloudFormationEngine {
     const info = input.usePreviousTemplate || input.templateBody === undefined ? stack.info : parseTemplate(input.templateBody);
     const parameters = resolveParameterValues(info, input.parameters, stack.parameters);
     checkCapabilities(info, input.capabilities);
-    const definition: StackDefinition = {
-      templateBody: info.body,
-      parameters,
-      capabilities: input.capabilities,
-      tags: input.tags ?? stack.tags,
-      roleArn: input.roleArn ?? stack.roleArn,
-      notificationArns: input.notificationArns ?? stack.notificationArns,
-      description: info.description,
-      outputs: stack.outputs,
-    };
+    const definition = this.updatedDefinition(stack, info, parameters, input, stack.outputs);
     if (this.isSameDefinition(stack, info, definition)) throw validationError('No updates are to be performed.');
     const resolved = this.resolve(stack, info, parameters, stack.resources);
     const operationId = this.beginUpdate(stack, info, definition, resolved, {
@@ -539,6 +530,29 @@ export class CloudFormationEngine {
       notificationArns: [...stack.notificationArns],
       description: stack.description,
       outputs: [...stack.outputs],
+    };
+  }
+
+  /**
+   * What a stack becomes under an update or a change set: the new template and parameters, and
+   * the stack's own tags, role and notifications where the request names none.
+   */
+  updatedDefinition(
+    stack: StackRecord,
+    info: TemplateInfo,
+    parameters: Record<string, string>,
+    input: { capabilities: string[]; tags?: StackDefinition['tags']; roleArn?: string; notificationArns?: string[] },
+    outputs: StackDefinition['outputs'],
+  ): StackDefinition {
+    return {
+      templateBody: info.body,
+      parameters,
+      capabilities: input.capabilities,
+      tags: input.tags ?? stack.tags,
+      roleArn: input.roleArn ?? stack.roleArn,
+      notificationArns: input.notificationArns ?? stack.notificationArns,
+      description: info.description,
+      outputs,
     };
   }
 
