@@ -85,6 +85,8 @@ export interface CommitInfo {
    */
   generation: number;
   author: { name: string; email: string };
+  /** Who made the commit object (`git commit` sets it from the writer's own git identity); absent in old histories. */
+  committer?: { name: string; email: string };
   message: string;
   /** ISO-8601 commit time. */
   date: string;
@@ -120,6 +122,18 @@ export interface DesiredState {
   repoProtected: boolean;
   /** Set by drift self-heal: deploy again even though this commit was applied. */
   redeploy?: boolean;
+  /**
+   * Who pushed the commit: the push event's `pusher`/`sender`, or `GITHUB_ACTOR` in Actions.
+   * Like the author and the committer, the pusher may not approve the change.
+   */
+  pushedBy?: string;
+  /**
+   * Compare-and-set for "no going back": the newest commit the starter found taken for this
+   * environment and checked, by git ancestry, to be behind `commit` (null: none was taken).
+   * The workflow accepts the request only while that is still its newest; absent, it falls
+   * back to comparing `commit.generation` (old starters, signals, recorded histories).
+   */
+  follows?: string | null;
 }
 
 /** What the environment workflow answers to a submitted desired state. */

@@ -75,11 +75,18 @@ export function createGitReader(dir: string): GitReader {
     },
     async commitInfo(sha) {
       const [log, count] = await Promise.all([
-        git.raw(['log', '-1', '--format=%H%x00%an%x00%ae%x00%aI%x00%B', sha]),
+        git.raw(['log', '-1', '--format=%H%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%B', sha]),
         git.raw(['rev-list', '--count', sha]),
       ]);
-      const [full, name, email, date, message] = log.split('\0');
-      return { sha: full!.trim(), generation: Number(count.trim()), author: { name: name!, email: email! }, date: date!, message: (message ?? '').trim() };
+      const [full, name, email, date, committerName, committerEmail, message] = log.split('\0');
+      return {
+        sha: full!.trim(),
+        generation: Number(count.trim()),
+        author: { name: name!, email: email! },
+        committer: { name: committerName!, email: committerEmail! },
+        date: date!,
+        message: (message ?? '').trim(),
+      };
     },
     async snapshot(sha) {
       const listing = await git.raw(['ls-tree', '-r', '--name-only', sha]);
