@@ -39,6 +39,7 @@ const pushOptions = (command: Command) =>
 
 pushOptions(program.command('start').description('plan the push and start or signal one workflow per changed environment'))
   .option('--wait', 'wait for every deployment to end and stream its phases')
+  .option('--pushed-by <person>', 'who pushed (in Actions: the push event\'s pusher, else GITHUB_ACTOR); they may not approve the change')
   .action(action((flags) => startCommand(flags, readTemporalSettings(), output)));
 
 pushOptions(program.command('plan').description('print what a push would do; starts nothing')).action(action((flags) => planCommand(flags, output)));

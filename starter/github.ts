@@ -6,6 +6,8 @@ export interface GithubPush {
   repo?: string;
   before?: string;
   after?: string;
+  /** Who pushed: the event's `pusher.name` or `sender.login`, else `GITHUB_ACTOR`. */
+  pushedBy?: string;
 }
 
 /**
@@ -15,7 +17,7 @@ export interface GithubPush {
 export function readGithubPush(env: NodeJS.ProcessEnv = process.env): GithubPush {
   const push: GithubPush = { repo: env.GITHUB_WORKSPACE };
   if (env.GITHUB_EVENT_PATH) {
-    let event: { before?: string; after?: string };
+    let event: { before?: string; after?: string; pusher?: { name?: string }; sender?: { login?: string } };
     try {
       event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8'));
     } catch (error) {
@@ -23,9 +25,11 @@ export function readGithubPush(env: NodeJS.ProcessEnv = process.env): GithubPush
     }
     push.before = event.before;
     push.after = event.after ?? env.GITHUB_SHA;
+    push.pushedBy = event.pusher?.name ?? event.sender?.login;
   } else if (env.GITHUB_SHA) {
     push.after = env.GITHUB_SHA;
   }
+  push.pushedBy ??= env.GITHUB_ACTOR || undefined;
   return push;
 }
 

@@ -16,6 +16,8 @@ export interface PushFlags {
   after?: string;
   wait?: boolean;
   json?: boolean;
+  /** Who pushed, when not in Actions (there the event's pusher or GITHUB_ACTOR). */
+  pushedBy?: string;
 }
 
 /** Where output goes; tests capture it. */
@@ -30,6 +32,7 @@ function resolvePush(flags: PushFlags, env: NodeJS.ProcessEnv) {
     repo: flags.repo ?? github.repo ?? process.cwd(),
     before: flags.before ?? (flags.after ? undefined : github.before),
     after: flags.after ?? github.after ?? 'HEAD',
+    pushedBy: flags.pushedBy ?? github.pushedBy,
   };
 }
 
@@ -65,6 +68,7 @@ export async function startCommand(flags: PushFlags, settings: TemporalSettings,
       git: createGitReader(push.repo),
       taskQueue: settings.taskQueue,
       push,
+      pushedBy: push.pushedBy,
       wait: flags.wait,
       onProgress: flags.json ? undefined : (environment, phase, detail) => output.err(`${environment}: ${phase}${detail ? ` (${detail})` : ''}`),
     });

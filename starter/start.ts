@@ -38,6 +38,8 @@ export interface StartOptions {
   git: GitReader;
   taskQueue: string;
   push: { before?: string; after: string };
+  /** Who pushed (the push event's pusher, `GITHUB_ACTOR` in Actions): they may not approve the change. */
+  pushedBy?: string;
   /** Wait for every accepted deployment to end. */
   wait?: boolean;
   /** Called on each phase change while waiting. */
@@ -56,6 +58,7 @@ export interface StartOptions {
  */
 export async function startPush(options: StartOptions): Promise<{ plan: Plan; report: StartReport }> {
   const plan = makePlan(await readPush(options.git, options.push));
+  if (options.pushedBy) for (const planned of plan.environments) if (planned.desired) planned.desired.pushedBy = options.pushedBy;
   const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after));
   if (options.wait) {
     await Promise.all(entries.map((entry) => (entry.status === 'accepted' ? waitFor(options, entry) : Promise.resolve())));
