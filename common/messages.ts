@@ -35,6 +35,12 @@ export interface EnvironmentWorkflowInput {
   continueAsNewAfterEvents?: number;
 }
 
+/**
+ * Failure type of a `submit` refused because another commit was taken since the starter read
+ * the environment (compare-and-set on `follows`); its details hold that commit's SHA.
+ */
+export const ORDER_CONFLICT = 'OrderConflict';
+
 /** A new desired state; the answer says whether it was taken, is a duplicate or is stale. */
 export const submitUpdate = defineUpdate<SubmitResult, [DesiredState]>('submit');
 /** The same as {@link submitUpdate} for callers that cannot wait for an answer (signal-with-start). */

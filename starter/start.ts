@@ -1,11 +1,13 @@
-import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { mapLimit } from '../common/concurrency';
-import { submitUpdate, stateQuery, WorkflowType } from '../common/messages';
+import { ORDER_CONFLICT, submitUpdate, stateQuery, WorkflowType } from '../common/messages';
 import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
 import { ENVIRONMENT } from '../common/search-attributes';
 import type { Action, DeploymentRecord, EnvironmentState } from '../common/types';
 import { readPush, type GitReader } from './git';
+import { checkOrder } from './order';
 
 /** How one environment fared in `start`. */
 export interface StartEntry {
@@ -38,6 +40,8 @@ export interface StartOptions {
   git: GitReader;
   taskQueue: string;
   push: { before?: string; after: string };
+  /** The branch whose history decides "no going back" after a force push (default `main`). */
+  branch?: string;
   /** Who pushed (the push event's pusher, `GITHUB_ACTOR` in Actions): they may not approve the change. */
   pushedBy?: string;
   /** Wait for every accepted deployment to end. */
@@ -79,23 +83,48 @@ async function submit(options: StartOptions, planned: PlannedEnvironment, after:
   if (!planned.desired) {
     return { ...base, status: 'invalid', error: planned.error?.message, file: planned.error?.file, line: planned.error?.line };
   }
-  try {
-    const result = await options.client.workflow.executeUpdateWithStart(submitUpdate, {
-      args: [planned.desired],
-      startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.Environment, {
-        workflowId,
-        taskQueue: options.taskQueue,
-        args: [{ environment: planned.environment }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        typedSearchAttributes: [{ key: ENVIRONMENT, value: planned.environment }],
-        staticSummary: `environment ${planned.environment}`,
-        staticDetails: `Environment workflow of **${planned.environment}**: takes desired states from git main and runs one deployment at a time.`,
-      }),
-    });
-    return { ...base, status: result.outcome, message: result.message };
-  } catch (error) {
-    return { ...base, status: 'error', error: `${planned.environment}: could not submit to ${workflowId}: ${(error as Error).message}` };
+  // Compare-and-set: submit as following nothing; when the workflow answers that it has taken
+  // a commit, check that one by git ancestry and submit again as following it.
+  let follows: string | null = null;
+  let note: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await options.client.workflow.executeUpdateWithStart(submitUpdate, {
+        args: [{ ...planned.desired, follows }],
+        startWorkflowOperation: new WithStartWorkflowOperation(WorkflowType.Environment, {
+          workflowId,
+          taskQueue: options.taskQueue,
+          args: [{ environment: planned.environment }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          typedSearchAttributes: [{ key: ENVIRONMENT, value: planned.environment }],
+          staticSummary: `environment ${planned.environment}`,
+          staticDetails: `Environment workflow of **${planned.environment}**: takes desired states from git main and runs one deployment at a time.`,
+        }),
+      });
+      return { ...base, status: result.outcome, message: note ? `${result.message} (${note})` : result.message };
+    } catch (error) {
+      const newest = orderConflictOf(error);
+      if (newest === undefined || attempt >= MAX_ORDER_ATTEMPTS) {
+        return { ...base, status: 'error', error: `${planned.environment}: could not submit to ${workflowId}: ${(error as Error).message}` };
+      }
+      const verdict = await checkOrder(options.git, { environment: planned.environment, after, newest, branch: options.branch ?? 'main' });
+      if (!verdict.ahead) return { ...base, status: 'stale', message: verdict.message };
+      follows = newest;
+      note = verdict.note;
+    }
   }
+}
+
+/** Submits per environment before giving up on a workflow that keeps taking newer commits. */
+const MAX_ORDER_ATTEMPTS = 5;
+
+/** The newest commit an environment has taken, when its workflow refused a submit for it. */
+function orderConflictOf(error: unknown): string | undefined {
+  if (!(error instanceof WorkflowUpdateFailedError)) return undefined;
+  const cause = error.cause;
+  if (!(cause instanceof ApplicationFailure) || cause.type !== ORDER_CONFLICT) return undefined;
+  const newest = cause.details?.[0];
+  return typeof newest === 'string' ? newest : undefined;
 }
 
 /** The record of this entry's request in the environment's state. */

@@ -9,6 +9,7 @@ import type {
   SyncReport,
 } from '../common/types';
 import type { EnvironmentPolicy } from '../common/policy';
+import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, messageProblem } from '../common/message-schemas';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
 const HISTORY_LIMIT = 20;
@@ -57,14 +58,36 @@ export class EnvironmentController {
     return this.pending?.request ?? this.current?.request;
   }
 
-  /** Throws when a desired state cannot be for this environment at all (Update validator). */
+  /** Throws when a desired state cannot be for this environment at all (Update validator and signal check). */
   validateSubmit(desired: DesiredState): void {
-    if (!desired || desired.environment !== this.state.environment) {
-      throw new Error(`desired state is for environment "${desired?.environment}", this workflow is "${this.state.environment}"`);
+    const problem = messageProblem(desiredStateSchema, desired);
+    if (problem) throw new Error(`invalid desired state: ${problem}`);
+    if (desired.environment !== this.state.environment) {
+      throw new Error(`desired state is for environment "${desired.environment}", this workflow is "${this.state.environment}"`);
     }
-    if (desired.action !== Action.Sync && desired.action !== Action.Delete) throw new Error(`unknown action "${String(desired.action)}"`);
     if (desired.action === Action.Sync && (!desired.config || !desired.templates)) throw new Error('a sync needs config and templates');
-    if (!desired.commit?.sha || typeof desired.commit.generation !== 'number') throw new Error('a desired state needs commit.sha and commit.generation');
+  }
+
+  /**
+   * Compare-and-set of "no going back": a request that says which commit it follows (the
+   * starter checked that by git ancestry) conflicts when another commit was taken since. The
+   * answer is the newest commit taken, for the starter to check again; undefined when the
+   * request can be taken, is a duplicate, or carries no `follows` (then generations decide).
+   */
+  orderConflict(desired: DesiredState): string | undefined {
+    if (desired.follows === undefined || this.isDuplicate(desired)) return undefined;
+    const newest = this.newestCommit();
+    if (newest === undefined || newest === desired.follows) return undefined;
+    if (desired.redeploy && newest === desired.commit.sha) return undefined;
+    return newest;
+  }
+
+  private isDuplicate(desired: DesiredState): boolean {
+    if (desired.redeploy) return false;
+    const same = (w?: { commit: string; action: Action }) => w !== undefined && w.commit === desired.commit.sha && w.action === desired.action;
+    if (same(this.pending?.record) || same(this.current?.record)) return true;
+    const last = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
+    return last !== undefined && (last.result === DeploymentResult.Succeeded || last.result === DeploymentResult.Superseded || last.result === undefined);
   }
 
   /**
@@ -84,7 +107,15 @@ export class EnvironmentController {
         return { outcome: SubmitOutcome.Duplicate, message: `${desired.action} of ${short(desired.commit.sha)} was already handled (${last.result ?? 'in progress'})` };
       }
     }
-    if (newest !== undefined && desired.commit.generation < newest) {
+    const conflict = this.orderConflict(desired);
+    if (conflict !== undefined) {
+      return {
+        outcome: SubmitOutcome.Stale,
+        message: `commit ${short(desired.commit.sha)} was checked against ${desired.follows ? short(desired.follows) : 'nothing'}, but ${short(conflict)} was taken for ${this.environment} since; ignored (run start again)`,
+      };
+    }
+    // Without `follows` (recorded histories, signals), generations along main decide.
+    if (desired.follows === undefined && newest !== undefined && desired.commit.generation < newest) {
       return {
         outcome: SubmitOutcome.Stale,
         message: `commit ${short(desired.commit.sha)} is older than ${short(this.newestCommit()!)} already taken for ${this.environment}; ignored`,
@@ -182,6 +213,8 @@ export class EnvironmentController {
     const approval = this.state.approval;
     if (!approval) throw new Error(`nothing waits for approval in ${this.environment}`);
     if (!decision || typeof decision.by !== 'string' || decision.by.trim() === '') throw new Error(`${kind} needs "by": the name of the person deciding`);
+    const problem = messageProblem(approvalDecisionSchema, decision);
+    if (problem) throw new Error(`invalid ${kind}: ${problem}`);
     if (decision.version !== undefined) {
       const matchesVersion = decision.version === approval.newVersion;
       const matchesCommit = decision.version.length >= 7 && approval.commit.sha.startsWith(decision.version);
@@ -190,11 +223,9 @@ export class EnvironmentController {
       }
     }
     if (kind === 'approve' && !this.approvalPolicy?.allowSelfApproval) {
-      const by = decision.by.trim().toLowerCase();
-      const author = approval.commit.author;
-      if (by === author.name.toLowerCase() || by === author.email.toLowerCase()) {
-        throw new Error(`${decision.by} wrote commit ${short(approval.commit.sha)} and may not approve it; ask someone else`);
-      }
+      const role = changeRoleOf(decision.by, this.current?.request ?? { commit: approval.commit });
+      const did = { author: 'wrote', committer: 'committed', pusher: 'pushed' } as const;
+      if (role) throw new Error(`${decision.by} ${did[role]} commit ${short(approval.commit.sha)} and may not approve it; ask someone else`);
     }
   }
 
@@ -206,8 +237,10 @@ export class EnvironmentController {
     }
   }
 
-  /** Throws when there is nothing to cancel. */
-  validateCancel(): void {
+  /** Throws when the request is malformed or there is nothing to cancel. */
+  validateCancel(request: unknown): void {
+    const problem = messageProblem(cancelRequestSchema, request);
+    if (problem) throw new Error(`invalid cancel: ${problem}`);
     if (!this.current) throw new Error(`nothing runs or waits in ${this.environment}`);
   }
 
@@ -279,6 +312,24 @@ export class EnvironmentController {
   pendingRequest(): DesiredState | undefined {
     return this.pending?.request;
   }
+}
+
+/**
+ * Which of a change's people a person is (author, committer or pusher), or undefined. Names
+ * and emails are compared without case; "Name <email>" counts as both.
+ */
+export function changeRoleOf(person: string, change: Pick<DesiredState, 'commit' | 'pushedBy'>): 'author' | 'committer' | 'pusher' | undefined {
+  const norm = (value: string | undefined) => (value ?? '').trim().toLowerCase();
+  const mine = new Set([norm(person)]);
+  const named = /^(.*)<([^>]+)>\s*$/.exec(person);
+  if (named) [named[1], named[2]].forEach((part) => mine.add(norm(part)));
+  mine.delete('');
+  const is = (...names: (string | undefined)[]) => names.some((name) => mine.has(norm(name)));
+  const { author, committer } = change.commit;
+  if (is(author.name, author.email)) return 'author';
+  if (committer && is(committer.name, committer.email)) return 'committer';
+  if (is(change.pushedBy)) return 'pusher';
+  return undefined;
 }
 
 function short(sha: string): string {

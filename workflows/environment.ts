@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   condition,
@@ -28,10 +29,12 @@ import {
   rejectSignal,
   rejectUpdate,
   stateQuery,
+  ORDER_CONFLICT,
   submitUpdate,
   syncStatusSignal,
   type EnvironmentWorkflowInput,
 } from '../common/messages';
+import { deploymentProgressSchema, healSchema, messageProblem, syncReportSchema } from '../common/message-schemas';
 import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/names';
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
@@ -84,7 +87,21 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     publish(env);
     return result;
   };
-  setHandler(submitUpdate, take, { validator: (desired) => env.validateSubmit(desired) });
+  setHandler(submitUpdate, take, {
+    validator: (desired) => {
+      env.validateSubmit(desired);
+      const newest = env.orderConflict(desired);
+      if (newest !== undefined) {
+        // The starter reads the newest commit from the details, checks it by git ancestry and submits again.
+        throw ApplicationFailure.create({
+          type: ORDER_CONFLICT,
+          message: `${env.environment} has taken ${shortSha(newest)} since ${desired.follows ? shortSha(desired.follows) : 'nothing'} was read: check ${shortSha(desired.commit.sha)} against it`,
+          details: [newest],
+          nonRetryable: true,
+        });
+      }
+    },
+  });
   // A signal has no answer: a stale, duplicate or invalid request is said in the current details.
   setHandler(desiredStateSignal, (desired) => {
     try {
@@ -124,10 +141,10 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     log.info('cancel requested', { environment: env.environment, by: request?.by });
     return { environment: env.environment, accepted: true, message: `cancel requested${request?.by ? ` by ${request.by}` : ''}` };
   };
-  setHandler(cancelUpdate, cancel, { validator: (_request: CancelRequest) => env.validateCancel() });
+  setHandler(cancelUpdate, cancel, { validator: (request: CancelRequest) => env.validateCancel(request) });
   setHandler(cancelSignal, (request) => {
     try {
-      env.validateCancel();
+      env.validateCancel(request);
       cancel(request);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -136,21 +153,33 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
       publish(env);
     }
   });
+  /** A signal whose input does not fit its schema is logged and said in the current details, never a failed task. */
+  const ignoreInvalid = (name: string, schema: Parameters<typeof messageProblem>[0], input: unknown): boolean => {
+    const problem = messageProblem(schema, input);
+    if (!problem) return false;
+    log.warn('signal ignored', { signal: name, problem });
+    env.ignoredMessage = `${name} signal ignored: ${problem}`;
+    publish(env);
+    return true;
+  };
   setHandler(deploymentProgressSignal, (progress) => {
+    if (ignoreInvalid('deploymentProgress', deploymentProgressSchema, progress)) return;
     if (env.current?.record.number !== progress.number) return;
     env.setPhase(progress.phase);
     env.setExecution(progress.pipelineExecutionId);
     publish(env);
   });
   setHandler(syncStatusSignal, (report) => {
+    if (ignoreInvalid('syncStatus', syncReportSchema, report)) return;
     env.recordSync(report);
     publish(env);
   });
-  setHandler(healSignal, ({ reason }) => {
+  setHandler(healSignal, (request) => {
+    if (ignoreInvalid('heal', healSchema, request)) return;
     const last = env.lastRequest;
     if (!last || env.current || env.hasWork()) return;
-    log.info('self-heal: deploying the desired state again', { environment: env.environment, reason });
-    take({ ...last, redeploy: true, reason: `self-heal: ${reason}` });
+    log.info('self-heal: deploying the desired state again', { environment: env.environment, reason: request.reason });
+    take({ ...last, redeploy: true, reason: `self-heal: ${request.reason}` });
   });
   setHandler(stateQuery, () => env.getState());
 
