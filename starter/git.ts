@@ -106,13 +106,14 @@ export function createGitReader(dir: string): GitReader {
           return status!.startsWith('R') || status!.startsWith('C') ? { path: second!, from: first! } : { path: first! };
         });
     },
-    async isAncestor(ancestor, descendant) {
-      try {
-        await git.raw(['merge-base', '--is-ancestor', ancestor, descendant]);
-        return true;
-      } catch {
-        return false;
-      }
+    isAncestor(ancestor, descendant) {
+      // The answer is the exit code alone (0 yes, 1 no, other: unknown commit), which simple-git
+      // does not report when git prints nothing: ask git directly.
+      return new Promise((resolve) => {
+        const child = spawn('git', ['merge-base', '--is-ancestor', ancestor, descendant], { cwd: dir, stdio: 'ignore' });
+        child.on('error', () => resolve(false));
+        child.on('close', (code) => resolve(code === 0));
+      });
     },
   };
 }

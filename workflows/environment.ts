@@ -128,7 +128,7 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       log.warn(`${kind} signal ignored`, { reason });
-      env.ignoredMessage = `${kind} by ${decision?.by ?? '?'} ignored: ${reason}`;
+      env.ignoredMessage = `${kind} by ${nameOf(decision?.by)} ignored: ${reason}`;
       publish(env);
     }
   };
@@ -149,7 +149,7 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       log.warn('cancel signal ignored', { reason });
-      env.ignoredMessage = `cancel by ${request?.by ?? '?'} ignored: ${reason}`;
+      env.ignoredMessage = `cancel by ${nameOf(request?.by)} ignored: ${reason}`;
       publish(env);
     }
   });
@@ -204,6 +204,12 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     }
     await run(env, env.startNext(now()));
   }
+}
+
+/** A person named in a message that may be malformed: shown short, never echoed whole. */
+function nameOf(by: unknown): string {
+  if (typeof by !== 'string' || by === '') return '?';
+  return by.length > 80 ? `${by.slice(0, 80)}…` : by;
 }
 
 function shouldContinueAsNew(historyLimit: number): boolean {

@@ -14,4 +14,6 @@ export const TEST_NAMESPACES = {
   drift: 'it-drift',
   replay: 'it-replay',
   bench: 'it-bench',
+  trust: 'it-trust',
+  names: 'it-names',
 } as const;
