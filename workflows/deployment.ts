@@ -136,6 +136,7 @@ export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, 
   const { desired, region } = input;
   const { environment, settings, config, templates } = desired;
   const parameters: Record<string, string> = {
+    ...config!.parameters,
     EnvironmentName: environment,
     PipelineName: pipelineName(settings, environment),
     EnvironmentStackName: environmentStackName(settings, environment),
@@ -144,7 +145,6 @@ export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, 
     ...(config!.artifact?.bucket ? { ArtifactSourceBucket: config!.artifact.bucket } : {}),
     ...(config!.artifact?.key ? { ArtifactKey: config!.artifact.key } : {}),
     ...(config!.artifact?.image ? { ArtifactImage: config!.artifact.image } : {}),
-    ...config!.parameters,
   };
   return {
     environment,
