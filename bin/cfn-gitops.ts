@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, GitReadError, UsageError } from '../common/errors';
 import { readTemporalSettings } from '../common/temporal-settings';
 import { ExitCode, planCommand, startCommand, type Output } from '../starter/start-command';
@@ -192,7 +192,7 @@ program
   .command('server')
   .description('run the API server: dashboard, status and approvals API, GitHub webhook receiver')
   .option('--port <port>', 'port to listen on', port, 3000)
-  .option('--host <host>', 'address to listen on (default: every interface)')
+  .addOption(new Option('--host <host>', 'address to listen on; 0.0.0.0 for every interface').env('CFN_GITOPS_HOST').default('127.0.0.1'))
   .action(
     action(async (flags: { port: number; host?: string }) => {
       const { readServerSettings, runServer } = await import('../server');

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { z } from 'zod';
 import { GitReadError } from '../common/errors';
 import { ENVIRONMENT_NAME_PATTERN } from '../common/names';
+import { redactUrls } from '../common/redact';
 import { explainZodError } from '../common/temporal-settings';
 import { workflowUrl } from '../starter/client';
 import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide';
@@ -118,7 +119,7 @@ export function createApp(deps: ServerDeps): express.Express {
       }
       const note = unansweredNote(details);
       if (note) warnings.push(note);
-      return { details, warnings };
+      return { details, warnings: warnings.map(redactUrls) };
     })();
     cached = { at: now, value };
     value.catch(() => (cached = undefined));
@@ -128,6 +129,9 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    // CFN_GITOPS_REPO may carry a token and git errors quote it: no answer or page shows a URL's user info.
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => send(typeof body === 'string' ? redactUrls(body) : body);
     next();
   });
 
@@ -154,7 +158,7 @@ export function createApp(deps: ServerDeps): express.Express {
       rows = status.details.map(summary);
       warnings = status.warnings;
     } catch (error) {
-      warnings = [`Cannot read the environments from Temporal: ${(error as Error).message}`];
+      warnings = [redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`)];
     }
     res
       .set(
@@ -216,12 +220,26 @@ export function createApp(deps: ServerDeps): express.Express {
   });
   app.use('/api', api);
 
-  app.post('/webhooks/github', express.raw({ type: () => true, limit: '25mb' }), async (req, res) => {
+  const maxBytes = settings.webhookMaxBytes;
+  const tooLarge = (declared?: number) =>
+    new HttpError(413, `the body${declared ? ` (${declared} bytes)` : ''} is over the webhook's limit of ${maxBytes} bytes (${(maxBytes / 1024 / 1024).toFixed(1)} MiB): CFN_GITOPS_WEBHOOK_MAX_BYTES sets it`);
+  const readRaw = express.raw({ type: () => true, limit: maxBytes });
+  /**
+   * Reads the body only for a request that could be GitHub's: secret set, signature header
+   * present, size within the limit. Others are answered from their head alone; Node then
+   * discards what they still send (never buffered), so the client can read its answer.
+   */
+  const readWebhookBody = (req: Request, res: Response, next: NextFunction) => {
     if (!settings.webhookSecret) throw new HttpError(503, 'GITHUB_WEBHOOK_SECRET is not set: the server cannot verify webhooks');
+    if (!req.get('x-hub-signature-256')) throw new HttpError(401, 'missing X-Hub-Signature-256');
+    const declared = Number(req.get('content-length'));
+    if (declared > maxBytes) throw tooLarge(declared);
+    readRaw(req, res, (error?: unknown) => next((error as { type?: string } | undefined)?.type === 'entity.too.large' ? tooLarge() : error));
+  };
+
+  app.post('/webhooks/github', readWebhookBody, async (req, res) => {
     const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const signature = req.get('x-hub-signature-256');
-    if (!signature) throw new HttpError(401, 'missing X-Hub-Signature-256');
-    if (!verifySignature(settings.webhookSecret, body, signature)) throw new HttpError(401, 'X-Hub-Signature-256 does not match the body');
+    if (!verifySignature(settings.webhookSecret!, body, req.get('x-hub-signature-256'))) throw new HttpError(401, 'X-Hub-Signature-256 does not match the body');
     const delivery = req.get('x-github-delivery');
     if (!delivery || delivery.length > 200) throw new HttpError(400, 'missing X-GitHub-Delivery');
     if (!deliveries.claim(delivery)) {
@@ -252,6 +270,13 @@ export function createApp(deps: ServerDeps): express.Express {
         } else {
           if (!deps.git) throw new HttpError(503, 'CFN_GITOPS_REPO is not set: the server has no repository to fetch');
           const git = await deps.git.fetch();
+          if (!(await git.resolve(push.after))) {
+            const from = push.repository?.full_name ? ` (the webhook comes from ${push.repository.full_name})` : '';
+            throw new HttpError(
+              422,
+              `commit ${push.after} is not in ${settings.repo ?? 'the repository'}, even after fetching it: is CFN_GITOPS_REPO the repository this webhook comes from${from}?`,
+            );
+          }
           const { report } = await startPush({ client, git, taskQueue: settings.temporal.taskQueue, push: { before: push.before, after: push.after } });
           const failed = report.environments.filter((e) => e.status === 'error');
           log.info({ delivery, before: push.before, after: push.after, environments: report.environments.map((e) => `${e.environment}:${e.status}`) }, 'push handled');
@@ -280,7 +305,9 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof HttpError) {
-      res.status(error.status).set(error.headers).json({ error: error.message });
+      // 502 and 503 are the server's own trouble (git, settings): its operators read the log.
+      if (error.status >= 500) log.warn({ method: req.method, path: req.path, status: error.status, error: redactUrls(error.message) }, 'request refused');
+      res.status(error.status).set(error.headers).json({ error: redactUrls(error.message) });
       return;
     }
     const status = (error as { status?: number; type?: string }).status;
@@ -291,8 +318,9 @@ export function createApp(deps: ServerDeps): express.Express {
       res.status(status).json({ error: message });
       return;
     }
-    log.error({ method: req.method, path: req.path, error: (error as Error)?.message }, 'request failed');
-    res.status(500).json({ error: (error as Error)?.message ?? String(error) });
+    const message = redactUrls((error as Error)?.message ?? String(error));
+    log.error({ method: req.method, path: req.path, error: message }, 'request failed');
+    res.status(500).json({ error: message });
   });
   return app;
 }

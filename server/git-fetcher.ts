@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleGit } from 'simple-git';
 import { GitReadError } from '../common/errors';
+import { redactUrls } from '../common/redact';
 import { createGitReader, type GitReader } from '../starter/git';
 
 /** The server's view of the GitOps repo: a cache clone it fetches into, read through the starter's GitReader. */
@@ -36,7 +37,8 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
   const dir = options.cacheDir ?? path.join(tmpdir(), `cfn-gitops-cache-${createHash('sha256').update(path.resolve(options.repo)).digest('hex').slice(0, 12)}`);
   // simple-git refuses a folder that does not exist yet: the reader is made after the first clone.
   let reader: GitReader | undefined;
-  const readerOf = () => (reader ??= createGitReader(dir));
+  // The clone is bare, where "inside a work tree?" answers no: a clone with a HEAD is a repository.
+  const readerOf = () => (reader ??= { ...createGitReader(dir), isRepository: async () => existsSync(path.join(dir, 'HEAD')) });
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
   let fetchedAt = 0;
@@ -52,7 +54,8 @@ export function createGitFetcher(options: GitFetcherOptions): GitFetcher {
       }
       fetchedAt = startedAt;
     } catch (error) {
-      throw new GitReadError(options.repo, `fetch into ${dir} failed: ${(error as Error).message.trim()}`, { cause: error });
+      // The repo URL may carry a token; the message reaches answers and logs.
+      throw new GitReadError(redactUrls(options.repo), redactUrls(`fetch into ${dir} failed: ${(error as Error).message.trim()}`), { cause: error });
     }
   }
 

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { redactUrls } from '../common/redact';
 import { connectClient } from '../starter/client';
 import { createApp } from './app';
 import { createGitFetcher } from './git-fetcher';
@@ -13,7 +14,7 @@ export { readServerSettings, type ServerSettings } from './settings';
 /** Where to listen and what to tell once listening. */
 export interface RunServerOptions {
   port: number;
-  /** Address to bind; default: every interface. */
+  /** Address to bind; default: 127.0.0.1, the loopback only (`0.0.0.0` for every interface, as in a container). */
   host?: string;
   /** Called with the server's URL once it listens. */
   onListening?: (url: string) => void;
@@ -27,7 +28,8 @@ export interface RunServerOptions {
  * @example await runServer(readServerSettings(), { port: 3000 });
  */
 export async function runServer(settings: ServerSettings, options: RunServerOptions): Promise<void> {
-  const log = pino({ name: 'cfn-gitops-server' }, pino.destination(2));
+  // Every line, whatever its fields: git errors quote CFN_GITOPS_REPO, which may carry a token.
+  const log = pino({ name: 'cfn-gitops-server', hooks: { streamWrite: redactUrls } }, pino.destination(2));
   const temporal = await connectClient(settings.temporal);
   try {
     const git = settings.repo ? createGitFetcher({ repo: settings.repo, cacheDir: settings.repoCache }) : undefined;
@@ -35,11 +37,12 @@ export async function runServer(settings: ServerSettings, options: RunServerOpti
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: options.port, host: options.host }, resolve);
+      server.listen({ port: options.port, host: options.host ?? '127.0.0.1' }, resolve);
     });
+    // The address really bound, so `0.0.0.0` says plainly that every interface listens.
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    options.onListening?.(`http://${host === '[::]' || host === '0.0.0.0' ? 'localhost' : host}:${address.port}`);
+    options.onListening?.(`http://${host}:${address.port}`);
     await new Promise<void>((resolve) => {
       for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolve());
       void options.stop?.then(resolve);

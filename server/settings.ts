@@ -16,7 +16,14 @@ export interface ServerSettings {
   branch: string;
   /** CFN_GITOPS_DASHBOARD_REFRESH: seconds between dashboard refreshes (default 3). */
   refreshSeconds: number;
+  /** CFN_GITOPS_WEBHOOK_MAX_BYTES: largest webhook body read, in bytes (default 5 MiB); larger ones get 413. */
+  webhookMaxBytes: number;
 }
+
+/** Default of CFN_GITOPS_WEBHOOK_MAX_BYTES: push events of thousands of commits stay far below it. */
+export const DEFAULT_WEBHOOK_MAX_BYTES = 5 * 1024 * 1024;
+/** GitHub caps webhook payloads at 25 MB: a limit above it would only let others in. */
+const GITHUB_PAYLOAD_CAP = 25 * 1024 * 1024;
 
 /** `token=Person Name,token2=Other`; tokens are at least 16 characters, names not empty. */
 const tokens = z.string().transform((value, ctx) => {
@@ -49,6 +56,7 @@ const serverSchema = z.object({
   CFN_GITOPS_REPO_CACHE: z.string().min(1).optional(),
   CFN_GITOPS_BRANCH: z.string().regex(/^[\w./-]+$/, 'a branch name').default('main'),
   CFN_GITOPS_DASHBOARD_REFRESH: z.coerce.number().min(1).max(3600).default(3),
+  CFN_GITOPS_WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).max(GITHUB_PAYLOAD_CAP).default(DEFAULT_WEBHOOK_MAX_BYTES),
 });
 
 /**
@@ -70,5 +78,6 @@ export function readServerSettings(env: NodeJS.ProcessEnv = process.env): Server
     repoCache: s.CFN_GITOPS_REPO_CACHE,
     branch: s.CFN_GITOPS_BRANCH,
     refreshSeconds: s.CFN_GITOPS_DASHBOARD_REFRESH,
+    webhookMaxBytes: s.CFN_GITOPS_WEBHOOK_MAX_BYTES,
   };
 }

@@ -162,7 +162,7 @@ describe('docker-compose.yml', () => {
 
   it('runs the server on port 3000 with links to the published Temporal UI and secrets from the host', () => {
     const server = compose.services.server!;
-    expect(server.command).toEqual(['server', '--port', '3000']);
+    expect(server.command).toEqual(['server', '--port', '3000', '--host', '0.0.0.0']);
     expect(server.ports).toEqual(['3000:3000']);
     const env = environment(server);
     expect(env.TEMPORAL_UI_URL).toBe(`http://localhost:${publishedPorts(compose.services['temporal-ui']!)[0]}`);

@@ -22,6 +22,7 @@ const settings: ServerSettings = {
   webhookSecret: SECRET,
   branch: 'main',
   refreshSeconds: 3,
+  webhookMaxBytes: 5 * 1024 * 1024,
 };
 
 /** A response body as JSON; the tests read the fields a client would. */

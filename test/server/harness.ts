@@ -12,9 +12,13 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `cfn-gitops server --port 0` on the loopback and resolves with its URL once it listens. */
-export async function startServerProcess(env: NodeJS.ProcessEnv): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', '--host', '127.0.0.1'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `cfn-gitops server --port 0` on the loopback (`host: null`: with no `--host`, the
+ * server's own default) and resolves with its URL once it listens.
+ */
+export async function startServerProcess(env: NodeJS.ProcessEnv, options: { host?: string | null } = {}): Promise<ServerProcess> {
+  const host = options.host === undefined ? ['--host', '127.0.0.1'] : options.host === null ? [] : ['--host', options.host];
+  const child = spawn(process.execPath, [CLI, 'server', '--port', '0', ...host], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let timer: NodeJS.Timeout | undefined;
