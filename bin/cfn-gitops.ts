@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, GitReadError, UsageError } from '../common/errors';
+import { environmentNameProblem } from '../common/names';
 import { readTemporalSettings } from '../common/temporal-settings';
 import { ExitCode, planCommand, startCommand, type Output } from '../starter/start-command';
 
@@ -10,6 +11,18 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535');
   return n;
+}
+
+/**
+ * Refuses any name that cannot be an environment before a command touches Temporal, git or a
+ * file: a name becomes a folder path and a workflow id, so `../x` must never get that far.
+ * @throws UsageError (exit 2) with the name, the rule and the fix.
+ */
+function checkEnvironments(...names: (string | undefined)[]): void {
+  for (const name of names) {
+    const problem = name === undefined ? undefined : environmentNameProblem(name);
+    if (problem) throw new UsageError(problem);
+  }
 }
 
 /** Runs a command's action and turns what it threw into an exit code with a readable message. */
@@ -62,6 +75,7 @@ function decisionCommand(name: 'approve' | 'reject' | 'cancel', description: str
   command.option('--json', 'print the answer as JSON');
   command.action(
     action(async (environment: string, flags: { by?: string; comment?: string; version?: string; json?: boolean }) => {
+      checkEnvironments(environment);
       const decide = await import('../starter/decide');
       const by = flags.by ?? process.env.USER ?? 'unknown';
       try {
@@ -92,6 +106,7 @@ program
   .option('--json', 'print one JSON document')
   .action(
     action(async (environment: string | undefined, flags: { json?: boolean }) => {
+      checkEnvironments(environment);
       const { driftCommand } = await import('../starter/drift');
       return driftCommand(environment, flags, readTemporalSettings(), output);
     }),
@@ -155,8 +170,10 @@ program
   .option('--json', 'print the result as JSON')
   .action(
     configCommitAction(
-      (p, from: string, to: string, flags: { repo: string; push?: boolean; force?: boolean; json?: boolean }) =>
-        withClient((client) => p.promote(client, { repoDir: flags.repo, from, to, force: flags.force, push: flags.push })),
+      (p, from: string, to: string, flags: { repo: string; push?: boolean; force?: boolean; json?: boolean }) => {
+        checkEnvironments(from, to);
+        return withClient((client) => p.promote(client, { repoDir: flags.repo, from, to, force: flags.force, push: flags.push }));
+      },
       (_from, _to, flags) => flags.json,
     ),
   );
@@ -170,8 +187,10 @@ program
   .option('--json', 'print the result as JSON')
   .action(
     configCommitAction(
-      (p, environment: string, flags: { repo: string; to?: string; push?: boolean; json?: boolean }) =>
-        withClient((client) => p.rollback(client, { repoDir: flags.repo, environment, to: flags.to, push: flags.push })),
+      (p, environment: string, flags: { repo: string; to?: string; push?: boolean; json?: boolean }) => {
+        checkEnvironments(environment);
+        return withClient((client) => p.rollback(client, { repoDir: flags.repo, environment, to: flags.to, push: flags.push }));
+      },
       (_environment, flags) => flags.json,
     ),
   );
@@ -183,6 +202,7 @@ program
   .option('--json', 'print one JSON document')
   .action(
     action(async (environment: string | undefined, flags: { repo?: string; json?: boolean }) => {
+      checkEnvironments(environment);
       const { statusCommand } = await import('../starter/status');
       return statusCommand(environment, flags, readTemporalSettings(), output);
     }),

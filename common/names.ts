@@ -22,6 +22,40 @@ export const DRIFT_SCHEDULE_ID = 'cfn-gitops-drift-sweep';
  */
 export const ENVIRONMENT_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,63}$/;
 
+/** {@link ENVIRONMENT_NAME_PATTERN} in words, for messages. */
+export const ENVIRONMENT_NAME_RULE = 'letters, digits and hyphens, starting with a letter, at most 64 characters';
+
+/**
+ * A name or path quoted so that it prints on one line and cannot steer a terminal: JSON's
+ * quoting, plus escapes for DEL, the C1 controls and the Unicode line separators, which JSON
+ * leaves as they are.
+ * @example quoteName('a\nb') // '"a\\nb"'
+ */
+export function quoteName(text: string): string {
+  return JSON.stringify(text).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A name as it is when it is plain (ASCII letters, digits, `.`, `_`, `-`, `/`), else {@link quoteName}d:
+ * tables stay tables whatever bytes a folder name holds.
+ * @example printableName('prod') // 'prod'
+ * @example printableName('café') // '"café"'
+ */
+export function printableName(text: string): string {
+  return /^[\w./-]+$/.test(text) ? text : quoteName(text);
+}
+
+/**
+ * Why `name` cannot be an environment, with the rule and the fix; undefined when it can. Every
+ * command that takes an environment asks this first: the name becomes a folder path, a
+ * workflow id and stack names.
+ * @example environmentNameProblem('../x') // '"../x" is not an environment name: …'
+ */
+export function environmentNameProblem(name: string): string | undefined {
+  if (ENVIRONMENT_NAME_PATTERN.test(name)) return undefined;
+  return `${quoteName(name)} is not an environment name: an environment is a top-level folder of the GitOps repo named with ${ENVIRONMENT_NAME_RULE}; give one such folder's name, e.g. prod`;
+}
+
 /**
  * The environment workflow's id: Temporal's id uniqueness makes it the environment's lock.
  * @example environmentWorkflowId('prod') // 'cfn-gitops/prod'

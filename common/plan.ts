@@ -6,6 +6,7 @@ import {
   ENVIRONMENT_NAME_PATTERN,
   ENVIRONMENT_TEMPLATE,
   PIPELINE_TEMPLATE,
+  quoteName,
   REPO_SETTINGS_FILE,
 } from './names';
 import { Action, type CommitInfo, type DesiredState, type RepoSettings } from './types';
@@ -172,7 +173,7 @@ function nameError(environment: string): PlanError | undefined {
   if (ENVIRONMENT_NAME_PATTERN.test(environment)) return undefined;
   return {
     file: `${environment}/${CONFIG_FILE}`,
-    message: `${environment}/: environment folder names become stack names: use letters, digits and hyphens, starting with a letter (at most 64); rename the folder`,
+    message: `${quoteName(`${environment}/`)}: environment folder names become stack names: use letters, digits and hyphens, starting with a letter (at most 64); rename the folder`,
   };
 }
 

@@ -1,4 +1,4 @@
-import { shortSha } from './names';
+import { printableName, shortSha } from './names';
 import type { Plan } from './plan';
 
 /** The fields of a start entry the renderers read (the starter's StartEntry has these). */
@@ -32,7 +32,7 @@ function escapeCell(text: string): string {
  */
 export function renderPlan(plan: Plan): string {
   const head = `plan ${plan.before ? `${shortSha(plan.before)}..` : ''}${shortSha(plan.after)}: ${plan.environments.length} environment(s)`;
-  const rows = plan.environments.map((e) => [e.environment, e.error ? 'invalid' : e.action, e.desired?.config?.appVersion ?? '-', e.error ? e.error.message : e.reason]);
+  const rows = plan.environments.map((e) => [printableName(e.environment), e.error ? 'invalid' : e.action, e.desired?.config?.appVersion ?? '-', e.error ? e.error.message : e.reason]);
   return [head, ...plan.notes.map((n) => `note: ${n}`), rows.length ? textTable(['ENVIRONMENT', 'ACTION', 'VERSION', 'REASON'], rows) : 'nothing to do'].join('\n');
 }
 
@@ -40,7 +40,7 @@ export function renderPlan(plan: Plan): string {
 export function renderStartReport(entries: RenderedEntry[], link: (workflowId: string) => string): string {
   if (entries.length === 0) return 'nothing to do';
   const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ');
-  const rows = entries.map((e) => [e.environment, e.action, e.appVersion ?? '-', e.status, oneLine(e.error ?? e.message ?? e.reason), link(e.workflowId)]);
+  const rows = entries.map((e) => [printableName(e.environment), e.action, e.appVersion ?? '-', e.status, oneLine(e.error ?? e.message ?? e.reason), link(e.workflowId)]);
   return textTable(['ENVIRONMENT', 'ACTION', 'VERSION', 'STATUS', 'DETAIL', 'TEMPORAL UI'], rows);
 }
 

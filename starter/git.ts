@@ -25,6 +25,49 @@ export interface GitReader {
   isAncestor(ancestor: string, descendant: string): Promise<boolean>;
 }
 
+/** One entry of `git ls-tree -r -z`. */
+interface TreeEntry {
+  type: string;
+  object: string;
+  path: string;
+}
+
+/**
+ * Parses `git ls-tree -z`: NUL-terminated `<mode> SP <type> SP <object> TAB <path>` records.
+ * With -z git neither quotes nor escapes a path, so `café/` or a name with a tab or a newline
+ * arrives as it is stored.
+ */
+function parseTree(listing: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (const record of listing.split('\0')) {
+    const tab = record.indexOf('\t');
+    if (tab < 0) continue;
+    const [, type, object] = record.slice(0, tab).split(' ');
+    entries.push({ type: type!, object: object!, path: record.slice(tab + 1) });
+  }
+  return entries;
+}
+
+/**
+ * Parses `git diff --name-status -z`: a status field, then one path, or two (source, then
+ * destination) for renames and copies, each NUL-terminated and never quoted.
+ */
+function parseNameStatus(out: string): ChangedPath[] {
+  const fields = out.split('\0');
+  const changes: ChangedPath[] = [];
+  let i = 0;
+  while (i < fields.length && fields[i]) {
+    const status = fields[i++]!;
+    if (status.startsWith('R') || status.startsWith('C')) {
+      const from = fields[i++]!;
+      changes.push({ path: fields[i++]!, from });
+    } else {
+      changes.push({ path: fields[i++]! });
+    }
+  }
+  return changes;
+}
+
 /**
  * Git over simple-git, reading many blobs through one `git cat-file --batch` so that a repo
  * with thousands of environments is read in one process.
@@ -33,25 +76,30 @@ export interface GitReader {
 export function createGitReader(dir: string): GitReader {
   const git: SimpleGit = simpleGit({ baseDir: dir, maxConcurrentProcesses: 4 });
 
-  async function readBlobs(sha: string, paths: string[]): Promise<Record<string, string>> {
-    if (paths.length === 0) return {};
+  /**
+   * Reads blobs by object id, not by `rev:path`: the batch input is newline-separated, so a path
+   * holding a newline could not be asked for, and would shift every answer after it.
+   */
+  async function readBlobs(blobs: TreeEntry[]): Promise<Record<string, string>> {
+    if (blobs.length === 0) return {};
     const output = await new Promise<Buffer>((resolve, reject) => {
       const child = spawn('git', ['cat-file', '--batch'], { cwd: dir });
       const chunks: Buffer[] = [];
       child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(Buffer.concat(chunks)) : reject(new GitReadError(dir, `git cat-file exited ${code}`))));
-      child.stdin.end(paths.map((path) => `${sha}:${path}\n`).join(''));
+      child.stdin.end(blobs.map((blob) => `${blob.object}\n`).join(''));
     });
     const files: Record<string, string> = {};
     let offset = 0;
-    for (const path of paths) {
+    for (const blob of blobs) {
       const headerEnd = output.indexOf(0x0a, offset);
+      if (headerEnd < 0) throw new GitReadError(dir, `git cat-file ended before ${blob.object} (${JSON.stringify(blob.path)})`);
       const header = output.subarray(offset, headerEnd).toString();
       offset = headerEnd + 1;
       if (header.endsWith(' missing')) continue;
       const size = Number(header.split(' ')[2]);
-      files[path] = output.subarray(offset, offset + size).toString('utf8');
+      files[blob.path] = output.subarray(offset, offset + size).toString('utf8');
       offset += size + 1;
     }
     return files;
@@ -89,22 +137,14 @@ export function createGitReader(dir: string): GitReader {
       };
     },
     async snapshot(sha) {
-      const listing = await git.raw(['ls-tree', '-r', '--name-only', sha]);
-      const paths = listing.split('\n').filter((path) => {
-        const parts = path.split('/');
-        return parts.length === 2 && (parts[0] === COMMON_DIR || parts[1] === CONFIG_FILE);
+      const blobs = parseTree(await git.raw(['ls-tree', '-r', '-z', sha])).filter((entry) => {
+        const parts = entry.path.split('/');
+        return entry.type === 'blob' && parts.length === 2 && (parts[0] === COMMON_DIR || parts[1] === CONFIG_FILE);
       });
-      return { commit: await this.commitInfo(sha), files: await readBlobs(sha, paths) };
+      return { commit: await this.commitInfo(sha), files: await readBlobs(blobs) };
     },
     async changes(before, after) {
-      const out = await git.raw(['diff', '--name-status', '-M', '--no-color', before, after]);
-      return out
-        .split('\n')
-        .filter(Boolean)
-        .map((line) => {
-          const [status, first, second] = line.split('\t');
-          return status!.startsWith('R') || status!.startsWith('C') ? { path: second!, from: first! } : { path: first! };
-        });
+      return parseNameStatus(await git.raw(['diff', '--name-status', '-z', '-M', '--no-color', before, after]));
     },
     isAncestor(ancestor, descendant) {
       // The answer is the exit code alone (0 yes, 1 no, other: unknown commit), which simple-git

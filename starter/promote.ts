@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { simpleGit } from 'simple-git';
@@ -6,7 +6,7 @@ import { parseDocument } from 'yaml';
 import { parseEnvironmentConfig } from '../common/config';
 import { UsageError } from '../common/errors';
 import { stateQuery } from '../common/messages';
-import { CONFIG_FILE, environmentWorkflowId, shortSha } from '../common/names';
+import { CONFIG_FILE, environmentNameProblem, environmentWorkflowId, shortSha } from '../common/names';
 import type { EnvironmentConfig, EnvironmentState } from '../common/types';
 
 /** Thrown by promote and rollback when history or git refuses the change; the CLI exits 1. */
@@ -28,8 +28,33 @@ export interface ConfigCommit {
   pushed: boolean;
 }
 
+/**
+ * The config file promote and rollback read and write, refused unless it is a real file in the
+ * environment's own folder: the name is checked against the rule, and links are followed, so
+ * neither `../x` nor a folder or file that links elsewhere can make a commit write outside.
+ * @throws UsageError naming the environment, where the path leads and the fix.
+ */
 function configPath(repoDir: string, environment: string): string {
-  return path.join(repoDir, environment, CONFIG_FILE);
+  const problem = environmentNameProblem(environment);
+  if (problem) throw new UsageError(problem);
+  let root: string;
+  try {
+    root = realpathSync(repoDir);
+  } catch {
+    throw new UsageError(`${repoDir} not found: pass the GitOps repository checkout with --repo DIR`);
+  }
+  const file = path.join(root, environment, CONFIG_FILE);
+  let real: string;
+  try {
+    real = realpathSync(file);
+  } catch {
+    return file; // Missing: readConfig says so.
+  }
+  if (real !== file) {
+    const where = real.startsWith(`${root}${path.sep}`) ? 'elsewhere in the repository' : `outside the repository ${root}`;
+    throw new UsageError(`${environment}/${CONFIG_FILE} leads through a symbolic link to ${real}, ${where}: promote and rollback only write ${environment}'s own config file; replace the link with a real folder and file`);
+  }
+  return file;
 }
 
 function readConfig(repoDir: string, environment: string): { text: string; config: EnvironmentConfig } {

@@ -63,7 +63,8 @@ describe('trust boundary of the environment workflow', () => {
     const first = await repo.head();
     // A writer commits prod's change in someone else's name, then pushes it.
     const forged = await repo.commit('prod: 2.0.0', { 'prod/config.yaml': configYaml('2.0.0') }, { name: 'Someone Else', email: 'else@example.com' });
-    const started = await cli('start', '--repo', repo.dir, '--before', zeros, '--after', forged, '--pushed-by', 'Pat Pusher', '--json');
+    // In Actions the pusher is GITHUB_ACTOR (outside it, `--pushed-by`).
+    const started = await runCli(['start', '--repo', repo.dir, '--before', zeros, '--after', forged, '--json'], { env: { ...env, GITHUB_ACTOR: 'Pat Pusher' } });
     expect(started.code).toBe(0);
     expect(first).not.toBe(forged);
     await eventually(async () => (await pending()).some((p) => p.environment === 'prod'), 'prod waits for approval');
