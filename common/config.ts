@@ -1,11 +1,100 @@
 import { z } from 'zod';
 import { isMap, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { ConfigError } from './errors';
-import { DEFAULT_ARTIFACT_BUCKET, DEFAULT_STACK_PREFIX } from './names';
+import { DEFAULT_ARTIFACT_BUCKET, DEFAULT_STACK_PREFIX, ORCHESTRATOR_PARAMETERS } from './names';
 import type { EnvironmentConfig, RepoSettings } from './types';
 
+/**
+ * Sizes past which AWS (or the payloads that carry a desired state) would refuse a file or a
+ * value late, after a submit; the planner refuses them first, naming the limit.
+ */
+export const LIMITS = {
+  /** A config file (`<env>/config.yaml`, `common/gitops.yaml`): far above any real one, far below a payload. */
+  configFileBytes: 65_536,
+  /** `common/pipeline.yaml` goes to CloudFormation as TemplateBody: its limit is 51,200 bytes. */
+  pipelineTemplateBytes: 51_200,
+  /** `common/environment.yaml` reaches CloudFormation through S3: its limit is 1 MB. */
+  environmentTemplateBytes: 1_048_576,
+  /** `description` is shown in status and the dashboard. */
+  descriptionChars: 1_000,
+  /** `appVersion` becomes the pipeline variable AppVersion: CodePipeline's limit on a variable value. */
+  appVersionChars: 1_000,
+  /** A CloudFormation parameter value. */
+  parameterValueBytes: 4_096,
+  /** A CloudFormation parameter name (a logical id). */
+  parameterNameChars: 255,
+  /** CloudFormation's limit on parameters per template. */
+  parameters: 200,
+  /** An S3 bucket name. */
+  bucketNameChars: 63,
+  /** An S3 object key. */
+  objectKeyBytes: 1_024,
+} as const;
+
+/**
+ * Bytes of `text` in UTF-8, as git stores it and AWS counts it (pure: no Buffer in common/).
+ * @example utf8Length('é') // 2
+ */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
+      // A surrogate pair is one code point of 4 bytes.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+/** A number as people read it in a limit: 65536 → "65,536". */
+export function formatCount(count: number): string {
+  return String(count).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+const maxBytes = (limit: number, why: string) => (value: string) =>
+  utf8Length(value) <= limit || `at most ${formatCount(limit)} bytes, ${why} (this one has ${formatCount(utf8Length(value))}); shorten it`;
+const maxChars = (limit: number, why?: string) => (value: string) =>
+  value.length <= limit || `at most ${formatCount(limit)} characters${why ? `, ${why}` : ''} (this one has ${formatCount(value.length)}); shorten it`;
+
+/** A string checked by a limit that says which limit and the size found. */
+function limited(check: (value: string) => true | string) {
+  return z.string().check((ctx) => {
+    const verdict = check(ctx.value);
+    if (verdict !== true) ctx.issues.push({ code: 'custom', message: verdict, input: ctx.value });
+  });
+}
+
+/** Why a config may not set this parameter, with the fix; undefined when it may. */
+function reservedParameterProblem(name: string): string | undefined {
+  const reserved = ORCHESTRATOR_PARAMETERS.find((p) => p.toLowerCase() === name.toLowerCase());
+  if (!reserved) return undefined;
+  const instead: Record<string, string> = {
+    AppVersion: 'set the version with appVersion',
+    ArtifactSourceBucket: 'use artifact.bucket',
+    ArtifactKey: 'use artifact.key',
+    ArtifactImage: 'use artifact.image',
+    ArtifactBucket: 'set artifactBucket in common/gitops.yaml',
+  };
+  const fix = instead[reserved] ?? `an environment's stacks and pipeline are named from its folder and stackPrefix in common/gitops.yaml; use appVersion/artifact for the version`;
+  return `${reserved} is set by cfn-gitops; remove it (${fix})`;
+}
+
 /** YAML scalars users write for parameters (`Count: 2`, `Public: true`) are passed to CloudFormation as strings. */
-const parameterValue = z.union([z.string(), z.number(), z.boolean()]).transform((value) => String(value));
+const parameterValue = z
+  .union([z.string(), z.number(), z.boolean()])
+  .transform((value) => String(value))
+  .pipe(limited(maxBytes(LIMITS.parameterValueBytes, 'CloudFormation\'s limit on a parameter value')));
+
+/** A parameter name CloudFormation accepts and cfn-gitops does not pass itself. */
+const parameterName = z
+  .string()
+  .regex(/^[A-Za-z0-9]+$/, 'parameter names are alphanumeric')
+  .pipe(limited(maxChars(LIMITS.parameterNameChars, 'CloudFormation\'s limit on a parameter name')))
+  .pipe(limited((name) => reservedParameterProblem(name) ?? true));
 
 /** Schema of `<env>/config.yaml`. Unknown keys are refused so that a typo is not silently ignored. */
 export const environmentConfigSchema = z
@@ -13,14 +102,24 @@ export const environmentConfigSchema = z
     appVersion: z
       .union([z.string(), z.number()])
       .transform((value) => String(value))
-      .pipe(z.string().min(1, 'appVersion must not be empty')),
+      .pipe(z.string().min(1, 'appVersion must not be empty'))
+      .pipe(limited(maxChars(LIMITS.appVersionChars, 'CodePipeline\'s limit on the AppVersion variable'))),
     artifact: z
-      .object({ bucket: z.string().optional(), key: z.string().optional(), image: z.string().optional() })
+      .object({
+        bucket: limited(maxChars(LIMITS.bucketNameChars, 'S3\'s limit on a bucket name')).optional(),
+        key: limited(maxBytes(LIMITS.objectKeyBytes, 'S3\'s limit on an object key')).optional(),
+        image: limited(maxBytes(LIMITS.parameterValueBytes, 'CloudFormation\'s limit on a parameter value')).optional(),
+      })
       .strict()
       .optional(),
-    parameters: z.record(z.string().regex(/^[A-Za-z0-9]+$/, 'parameter names are alphanumeric'), parameterValue).default({}),
+    parameters: z
+      .record(parameterName, parameterValue)
+      .refine((parameters) => Object.keys(parameters).length <= LIMITS.parameters, {
+        message: `at most ${LIMITS.parameters} parameters (CloudFormation's limit per template)`,
+      })
+      .default({}),
     protected: z.boolean().optional(),
-    description: z.string().optional(),
+    description: limited(maxChars(LIMITS.descriptionChars)).optional(),
   })
   .strict();
 
@@ -32,7 +131,7 @@ export const repoSettingsSchema = z
       .regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, 'stackPrefix starts with a letter and holds letters, digits and hyphens')
       .default(DEFAULT_STACK_PREFIX),
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region looks like eu-west-1').optional(),
-    artifactBucket: z.string().min(3).default(DEFAULT_ARTIFACT_BUCKET),
+    artifactBucket: z.string().min(3).max(LIMITS.bucketNameChars).default(DEFAULT_ARTIFACT_BUCKET),
     protectedEnvironments: z.array(z.string()).default([]),
   })
   .strict();
@@ -45,6 +144,16 @@ function parseWithSchema<T>(
   environment: string | undefined,
   emptyValue: unknown,
 ): T {
+  // Checked before parsing: a 10 MB file would otherwise be parsed, planned and refused by AWS late.
+  const bytes = utf8Length(text);
+  if (bytes > LIMITS.configFileBytes) {
+    throw new ConfigError(
+      file,
+      undefined,
+      environment,
+      `the file is ${formatCount(bytes)} bytes; a config file holds at most ${formatCount(LIMITS.configFileBytes)} bytes (64 KB): keep large data out of it (templates go in common/, artifacts in S3)`,
+    );
+  }
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -126,4 +235,19 @@ export function parseEnvironmentConfig(text: string, file: string, environment: 
 export function parseRepoSettings(text: string | undefined, file: string): RepoSettings {
   if (text === undefined) return repoSettingsSchema.parse({}) as RepoSettings;
   return parseWithSchema(repoSettingsSchema, text, file, undefined, {}) as RepoSettings;
+}
+
+/**
+ * The line a top-level key is written on, for errors about a setting that parses but may not
+ * change; undefined when the key is absent or the text is not a YAML map.
+ * @example keyLine('# settings\nstackPrefix: acme-\n', 'stackPrefix') // 2
+ */
+export function keyLine(text: string | undefined, key: string): number | undefined {
+  if (text === undefined || utf8Length(text) > LIMITS.configFileBytes) return undefined;
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (!isMap(doc.contents)) return undefined;
+  const pair = doc.contents.items.find((item) => String((item.key as { value?: unknown })?.value) === key);
+  const node = pair?.key as Node | undefined;
+  return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
 }

@@ -120,3 +120,41 @@ export function deploymentSummary(environment: string, action: Action, appVersio
     ? `${environment} ✕ delete (${shortSha(commit)})`
     : `${environment} ← app ${appVersion ?? '?'} (${shortSha(commit)})`;
 }
+
+/**
+ * Parameters of `common/pipeline.yaml` that cfn-gitops passes itself (see the workflow's
+ * `stackChange`): they name the environment's stacks and pipeline and carry its version, so a
+ * config may not set them.
+ */
+export const ORCHESTRATOR_PARAMETERS = [
+  'EnvironmentName',
+  'PipelineName',
+  'EnvironmentStackName',
+  'AppVersion',
+  'ArtifactBucket',
+  'ArtifactSourceBucket',
+  'ArtifactKey',
+  'ArtifactImage',
+] as const;
+
+/** CodePipeline's limit on a pipeline name (`PipelineName` in its service model). */
+export const PIPELINE_NAME_MAX_LENGTH = 100;
+
+/** One name an environment owns in AWS. */
+export interface DerivedName {
+  kind: 'environment stack' | 'pipeline stack' | 'pipeline';
+  name: string;
+}
+
+/**
+ * Every name an environment owns in AWS under a repo's settings: the stacks and the pipeline
+ * that cfn-gitops creates, updates and deletes for it, and nothing else.
+ * @example derivedNames({ stackPrefix: 'cfn-gitops-' }, 'prod').map((n) => n.name) // ['cfn-gitops-prod', 'cfn-gitops-prod-pipeline', 'cfn-gitops-prod']
+ */
+export function derivedNames(settings: Pick<RepoSettings, 'stackPrefix'>, environment: string): DerivedName[] {
+  return [
+    { kind: 'environment stack', name: environmentStackName(settings, environment) },
+    { kind: 'pipeline stack', name: pipelineStackName(settings, environment) },
+    { kind: 'pipeline', name: pipelineName(settings, environment) },
+  ];
+}

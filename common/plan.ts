@@ -1,11 +1,15 @@
-import { parseEnvironmentConfig, parseRepoSettings } from './config';
+import { formatCount, keyLine, LIMITS, parseEnvironmentConfig, parseRepoSettings, utf8Length } from './config';
 import { ConfigError } from './errors';
 import {
   COMMON_DIR,
   CONFIG_FILE,
+  derivedNames,
+  type DerivedName,
   ENVIRONMENT_NAME_PATTERN,
   ENVIRONMENT_TEMPLATE,
+  PIPELINE_NAME_MAX_LENGTH,
   PIPELINE_TEMPLATE,
+  pipelineName,
   quoteName,
   REPO_SETTINGS_FILE,
 } from './names';
@@ -93,6 +97,152 @@ function readSettings(files: Record<string, string>): { settings?: RepoSettings;
   }
 }
 
+/** A template every sync needs that is missing or larger than AWS takes; deletes need none. */
+function templateProblem(files: Record<string, string>): PlanError | undefined {
+  const limits = [
+    { file: PIPELINE_TEMPLATE, limit: LIMITS.pipelineTemplateBytes, how: 'CloudFormation takes a template body (TemplateBody) of at most' },
+    { file: ENVIRONMENT_TEMPLATE, limit: LIMITS.environmentTemplateBytes, how: 'CloudFormation takes a template from S3 of at most' },
+  ];
+  for (const { file, limit, how } of limits) {
+    const text = files[file];
+    if (text === undefined) return { file, message: `${file} is missing: every environment is created from it; add it to the repo` };
+    const bytes = utf8Length(text);
+    if (bytes > limit) {
+      return {
+        file,
+        message: `${file} is ${formatCount(bytes)} bytes; ${how} ${formatCount(limit)} bytes: make it smaller (comments count too) or move resources into nested stacks`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * When a push changes stackPrefix or region, every environment already in the tree would be
+ * created again under new names or in another region while its old stacks keep running: the
+ * refusal for such an environment, naming the setting's line. Undefined when nothing moves.
+ */
+function settingsMoved(
+  afterText: string | undefined,
+  before: RepoSettings | undefined,
+  after: RepoSettings | undefined,
+): ((environment: string) => PlanError) | undefined {
+  if (!before || !after) return undefined;
+  const show = (value: string | undefined) => value ?? "the worker's AWS_REGION";
+  const change =
+    before.stackPrefix !== after.stackPrefix
+      ? { key: 'stackPrefix', from: before.stackPrefix, to: after.stackPrefix, where: 'under new names while the old ones keep running' }
+      : before.region !== after.region
+        ? { key: 'region', from: show(before.region), to: show(after.region), where: `in ${show(after.region)} while those in ${show(before.region)} keep running` }
+        : undefined;
+  if (!change) return undefined;
+  const line = keyLine(afterText, change.key) ?? (afterText === undefined ? undefined : 1);
+  const at = `${REPO_SETTINGS_FILE}${line ? `:${line}` : ''}`;
+  return (environment) => ({
+    file: REPO_SETTINGS_FILE,
+    line,
+    message:
+      `${at}: ${change.key} changed from ${change.from} to ${change.to}: ${environment}'s stacks and pipeline would be created again ${change.where}; ` +
+      `to move environments, remove their folders (in this push or an earlier one), then add them back in a later push; or revert the change`,
+  });
+}
+
+/** An environment's names under one tree's settings. */
+interface NameOwner {
+  environment: string;
+  names: DerivedName[];
+  /** In the tree before the push: its stacks may be running. */
+  existing: boolean;
+  /** From the before tree's settings (how the running stacks are named). */
+  fromBefore: boolean;
+}
+
+/** Which environments may not have their sync or their delete, because their names are another's. */
+interface Collisions {
+  sync: Map<string, PlanError>;
+  delete: Map<string, PlanError>;
+}
+
+/**
+ * No two environments' derived names may meet (DESIGN §3). A sync is checked against every
+ * environment of both trees (the after tree's names, and the before tree's running ones); a
+ * delete against the before tree. Of two environments that meet, the one new in this push is
+ * refused; when both are new, or both existed, both are.
+ */
+function nameCollisions(input: {
+  afterEnvs: Set<string>;
+  beforeEnvs: Set<string>;
+  afterSettings?: RepoSettings;
+  beforeSettings?: RepoSettings;
+  /** No before tree (first or force push): nothing is known to exist. */
+  firstTree: boolean;
+}): Collisions {
+  const { afterEnvs, beforeEnvs, afterSettings, beforeSettings } = input;
+  const owners = (envs: Set<string>, settings: RepoSettings | undefined, fromBefore: boolean): NameOwner[] =>
+    settings
+      ? [...envs]
+          .filter((environment) => ENVIRONMENT_NAME_PATTERN.test(environment))
+          .sort()
+          .map((environment) => ({ environment, names: derivedNames(settings, environment), existing: !input.firstTree && beforeEnvs.has(environment), fromBefore }))
+      : [];
+  const afterOwners = owners(afterEnvs, afterSettings, false);
+  const beforeOwners = owners(beforeEnvs, beforeSettings, true);
+  const index = (list: NameOwner[]) => {
+    const byName = new Map<string, { owner: NameOwner; name: DerivedName }[]>();
+    for (const owner of list) for (const name of owner.names) byName.set(name.name, [...(byName.get(name.name) ?? []), { owner, name }]);
+    return byName;
+  };
+  const everyName = index([...afterOwners, ...beforeOwners]);
+  const runningNames = index(beforeOwners);
+
+  /** The first other environment sharing a name with `owner` that makes it give way. */
+  const clash = (owner: NameOwner, byName: Map<string, { owner: NameOwner; name: DerivedName }[]>) => {
+    for (const mine of owner.names) {
+      for (const theirs of byName.get(mine.name) ?? []) {
+        if (theirs.owner.environment === owner.environment) continue;
+        // An environment that exists keeps its names against a newcomer.
+        if (owner.existing && !theirs.owner.existing) continue;
+        return { mine, theirs };
+      }
+    }
+    return undefined;
+  };
+  const whose = (theirs: { owner: NameOwner; name: DerivedName }, forDelete: boolean) => {
+    const { environment, fromBefore } = theirs.owner;
+    const note = !fromBefore ? '' : !afterEnvs.has(environment) ? ' (removed in this push)' : forDelete ? '' : ' (as the tree before this push names it)';
+    return `the ${theirs.name.kind} of ${environment}${note}`;
+  };
+
+  const collisions: Collisions = { sync: new Map(), delete: new Map() };
+  for (const owner of afterOwners) {
+    const found = clash(owner, everyName);
+    if (!found) continue;
+    const { mine, theirs } = found;
+    const fix = owner.existing
+      ? `rename or remove ${owner.environment}/ or ${theirs.owner.environment}/, then check both environments' stacks`
+      : `rename the folder ${owner.environment}/`;
+    collisions.sync.set(owner.environment, {
+      file: `${owner.environment}/${CONFIG_FILE}`,
+      message: `${owner.environment}/: its ${mine.kind} ${mine.name} is ${whose(theirs, false)}; an environment owns its stack and pipeline names, so no two may share one: ${fix}`,
+    });
+  }
+  for (const owner of beforeOwners) {
+    if (afterEnvs.has(owner.environment)) continue;
+    const found = clash(owner, runningNames);
+    if (!found) continue;
+    const { mine, theirs } = found;
+    const sharedWithOthers = (name: string) => (runningNames.get(name) ?? []).some((o) => o.owner.environment !== owner.environment);
+    const own = [...new Set(owner.names.map((n) => n.name).filter((name) => !sharedWithOthers(name)))];
+    collisions.delete.set(owner.environment, {
+      file: `${owner.environment}/${CONFIG_FILE}`,
+      message:
+        `${owner.environment}/: not deleted: its ${mine.kind} ${mine.name} is ${whose(theirs, true)}, so deleting ${owner.environment} would delete ${theirs.owner.environment}'s; ` +
+        `delete ${owner.environment}'s own stacks and pipeline (${own.join(', ') || 'none'}) by hand, if cfn-gitops created them`,
+    });
+  }
+  return collisions;
+}
+
 /**
  * Works out what a push means for each environment (DESIGN §2). Pure: no I/O, no clock.
  * An invalid config fails that environment alone; the others are planned as usual.
@@ -141,7 +291,10 @@ export function plan(input: PlanInput): Plan {
   }
 
   const afterSettings = readSettings(after.files);
-  const templateError = [PIPELINE_TEMPLATE, ENVIRONMENT_TEMPLATE].find((file) => after.files[file] === undefined);
+  const beforeSettings = before ? readSettings(before.files) : {};
+  const templateError = templateProblem(after.files);
+  const moved = settingsMoved(after.files[REPO_SETTINGS_FILE], beforeSettings.settings, afterSettings.settings);
+  const collisions = nameCollisions({ afterEnvs, beforeEnvs, afterSettings: afterSettings.settings, beforeSettings: beforeSettings.settings, firstTree: !before });
   const environments: PlannedEnvironment[] = [];
 
   for (const environment of [...afterEnvs].sort()) {
@@ -153,15 +306,16 @@ export function plan(input: PlanInput): Plan {
       reason = before!.files[file] !== after.files[file] ? 'config changed' : 'files changed';
     } else if (commonChanged) reason = 'common/ changed';
     if (!reason) continue;
-    environments.push(planSync(environment, reason, after, afterSettings, templateError));
+    // An environment already in the tree would be created again under the new names; a new one is fine.
+    const refusal = (beforeEnvs.has(environment) ? moved?.(environment) : undefined) ?? collisions.sync.get(environment);
+    environments.push(planSync(environment, reason, after, { settings: afterSettings, templateError, refusal }));
   }
 
   if (before && !planFromTree) {
-    const beforeSettings = readSettings(before.files);
     for (const environment of [...beforeEnvs].sort()) {
       if (afterEnvs.has(environment)) continue;
       const reason = renamedTo.has(environment) ? `renamed to ${renamedTo.get(environment)}` : 'removed';
-      environments.push(planDelete(environment, reason, before, after.commit, beforeSettings));
+      environments.push(planDelete(environment, reason, before, after.commit, beforeSettings, collisions.delete.get(environment)));
     }
   }
 
@@ -177,20 +331,33 @@ function nameError(environment: string): PlanError | undefined {
   };
 }
 
-function planSync(
-  environment: string,
-  reason: string,
-  after: Snapshot,
-  settings: { settings?: RepoSettings; error?: PlanError },
-  missingTemplate: string | undefined,
-): PlannedEnvironment {
+/** What stops syncs besides the environment's own config. */
+interface SyncContext {
+  settings: { settings?: RepoSettings; error?: PlanError };
+  /** A missing or oversized template: every sync stops. */
+  templateError?: PlanError;
+  /** The settings move this environment, or its names are another's. */
+  refusal?: PlanError;
+}
+
+function planSync(environment: string, reason: string, after: Snapshot, context: SyncContext): PlannedEnvironment {
+  const { settings } = context;
   const base = { environment, action: Action.Sync, reason } as const;
   const file = `${environment}/${CONFIG_FILE}`;
   const invalidName = nameError(environment);
   if (invalidName) return { ...base, error: invalidName };
   if (settings.error) return { ...base, error: settings.error };
-  if (missingTemplate) {
-    return { ...base, error: { file: missingTemplate, message: `${missingTemplate} is missing: every environment is created from it; add it to the repo` } };
+  if (context.templateError) return { ...base, error: context.templateError };
+  if (context.refusal) return { ...base, error: context.refusal };
+  const pipeline = pipelineName(settings.settings!, environment);
+  if (pipeline.length > PIPELINE_NAME_MAX_LENGTH) {
+    return {
+      ...base,
+      error: {
+        file,
+        message: `${environment}/: its pipeline name ${pipeline} has ${pipeline.length} characters; CodePipeline allows at most ${PIPELINE_NAME_MAX_LENGTH}: shorten the folder name or stackPrefix in ${REPO_SETTINGS_FILE}`,
+      },
+    };
   }
   try {
     const config = parseEnvironmentConfig(after.files[file]!, file, environment);
@@ -219,12 +386,14 @@ function planDelete(
   before: Snapshot,
   afterCommit: CommitInfo,
   settings: { settings?: RepoSettings; error?: PlanError },
+  collision: PlanError | undefined,
 ): PlannedEnvironment {
   const base = { environment, action: Action.Delete, reason } as const;
   const invalidName = nameError(environment);
   if (invalidName) return { ...base, error: invalidName };
   // The stacks were named by the settings they were created with: the tree before the push.
   if (settings.error) return { ...base, error: settings.error };
+  if (collision) return { ...base, error: collision };
   const repoSettings = settings.settings!;
   let configProtected = false;
   try {

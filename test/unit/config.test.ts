@@ -1,4 +1,5 @@
-import { parseEnvironmentConfig, parseRepoSettings } from '../../common/config';
+import { keyLine, parseEnvironmentConfig, parseRepoSettings, utf8Length } from '../../common/config';
+import { ORCHESTRATOR_PARAMETERS } from '../../common/names';
 import { ConfigError } from '../../common/errors';
 
 /** The ConfigError a config text raises; fails the test when it parses. */
@@ -133,6 +134,76 @@ describe('parseEnvironmentConfig', () => {
 
   it('refuses a file that is not a map', () => {
     expect(prodError('- appVersion: 1.0.0\n').reason).toBe('the file: Invalid input: expected object, received array');
+  });
+});
+
+describe('what a config may not set (an environment owns its derived names)', () => {
+  it.each(ORCHESTRATOR_PARAMETERS.map((name) => [name]))('refuses %s in parameters at its line, saying cfn-gitops sets it', (name) => {
+    const error = prodError(`appVersion: 1.0.0\nparameters:\n  InstanceType: t3.small\n  ${name}: anything\n`);
+    expect(error.file).toBe('prod/config.yaml');
+    expect(error.line).toBe(4);
+    expect(error.reason).toMatch(new RegExp(`^parameters\\.${name}: ${name} is set by cfn-gitops; remove it \\(.+\\)$`));
+  });
+
+  it('names the fix: the names come from the folder, the version from appVersion', () => {
+    expect(prodError('appVersion: 1.0.0\nparameters:\n  EnvironmentStackName: cfn-gitops-prod\n').message).toBe(
+      "prod/config.yaml:3: parameters.EnvironmentStackName: EnvironmentStackName is set by cfn-gitops; remove it (an environment's stacks and pipeline are named from its folder and stackPrefix in common/gitops.yaml; use appVersion/artifact for the version)",
+    );
+    expect(prodError('appVersion: 1.0.0\nparameters:\n  AppVersion: 2.0.0\n').reason).toBe('parameters.AppVersion: AppVersion is set by cfn-gitops; remove it (set the version with appVersion)');
+    expect(prodError('appVersion: 1.0.0\nparameters:\n  ArtifactKey: a.zip\n').reason).toBe('parameters.ArtifactKey: ArtifactKey is set by cfn-gitops; remove it (use artifact.key)');
+  });
+
+  it('refuses a reserved name written in another case', () => {
+    expect(prodError('appVersion: 1.0.0\nparameters:\n  environmentstackname: x\n').reason).toContain('EnvironmentStackName is set by cfn-gitops');
+  });
+});
+
+describe('sizes', () => {
+  it('counts UTF-8 bytes as AWS does', () => {
+    expect(utf8Length('abc')).toBe(3);
+    expect(utf8Length('é')).toBe(2);
+    expect(utf8Length('€')).toBe(3);
+    expect(utf8Length('😀')).toBe(4);
+  });
+
+  it('refuses a config file over 64 KB before parsing it, naming the size and the limit', () => {
+    const error = prodError(`appVersion: 1.0.0\ndescription: ${'x'.repeat(10 * 1024 * 1024)}\n`);
+    expect(error.line).toBeUndefined();
+    expect(error.reason).toBe('the file is 10,485,792 bytes; a config file holds at most 65,536 bytes (64 KB): keep large data out of it (templates go in common/, artifacts in S3)');
+    expect(settingsError(`# ${'x'.repeat(65_536)}\n`).reason).toContain('at most 65,536 bytes');
+  });
+
+  it('takes values at their limits and refuses one more, at the line of the key', () => {
+    const ok = parseEnvironmentConfig(
+      `appVersion: "${'1'.repeat(1_000)}"\ndescription: ${'d'.repeat(1_000)}\nparameters:\n  Value: ${'é'.repeat(2_048)}\n`,
+      'prod/config.yaml',
+      'prod',
+    );
+    expect(ok.appVersion).toHaveLength(1_000);
+    expect(prodError(`appVersion: 1.0.0\ndescription: ${'d'.repeat(1_001)}\n`)).toMatchObject({ line: 2, reason: 'description: at most 1,000 characters (this one has 1,001); shorten it' });
+    expect(prodError(`appVersion: "${'1'.repeat(1_001)}"\n`).reason).toBe(
+      "appVersion: at most 1,000 characters, CodePipeline's limit on the AppVersion variable (this one has 1,001); shorten it",
+    );
+    expect(prodError(`appVersion: 1.0.0\nparameters:\n  Value: ${'é'.repeat(2_049)}\n`)).toMatchObject({
+      line: 3,
+      reason: "parameters.Value: at most 4,096 bytes, CloudFormation's limit on a parameter value (this one has 4,098); shorten it",
+    });
+    expect(prodError(`appVersion: 1.0.0\nparameters:\n  ${'P'.repeat(256)}: x\n`).reason).toContain("at most 255 characters, CloudFormation's limit on a parameter name");
+    expect(prodError(`appVersion: 1.0.0\nartifact:\n  bucket: ${'b'.repeat(64)}\n`).reason).toContain('artifact.bucket: at most 63 characters');
+  });
+
+  it('refuses more parameters than a template can declare', () => {
+    const many = Array.from({ length: 201 }, (_, i) => `  P${i}: x`).join('\n');
+    expect(prodError(`appVersion: 1.0.0\nparameters:\n${many}\n`)).toMatchObject({ line: 2, reason: "parameters: at most 200 parameters (CloudFormation's limit per template)" });
+  });
+});
+
+describe('keyLine', () => {
+  it('finds the line of a top-level key, or nothing', () => {
+    expect(keyLine('# settings\n\nstackPrefix: acme-\n', 'stackPrefix')).toBe(3);
+    expect(keyLine('region: eu-west-1\n', 'stackPrefix')).toBeUndefined();
+    expect(keyLine('- a\n', 'stackPrefix')).toBeUndefined();
+    expect(keyLine(undefined, 'stackPrefix')).toBeUndefined();
   });
 });
 

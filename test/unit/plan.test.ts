@@ -105,6 +105,8 @@ describe('what a push means (DESIGN §2)', () => {
     });
 
     expect(summary(result)).toEqual(['featureX delete (removed)', 'prod sync (common/ changed)']);
+    // prod's own sync would move it onto new names: refused (see "names an environment owns").
+    expect(entry(result, 'prod').error).toMatchObject({ file: 'common/gitops.yaml', line: 1 });
     const featureX = entry(result, 'featureX');
     expect(featureX.error).toBeUndefined();
     expect(featureX.desired).toEqual({
@@ -115,7 +117,6 @@ describe('what a push means (DESIGN §2)', () => {
       settings: { stackPrefix: 'acme-', artifactBucket: 'cfn-gitops-artifacts', protectedEnvironments: [] },
       repoProtected: false,
     });
-    expect(entry(result, 'prod').desired?.settings.stackPrefix).toBe('shop-');
   });
 
   it('deletes a removed folder even when its old config was invalid', () => {
@@ -387,5 +388,171 @@ describe('protection asked for by the repo', () => {
       ['scratch', 'delete', false],
       ['staging', 'delete', true],
     ]);
+  });
+});
+
+describe('names an environment owns (DESIGN §3: no two environments\' derived names may meet)', () => {
+  it("refuses a new folder whose environment stack is another environment's pipeline stack, naming both", () => {
+    const before = snapshot({ 'prod/config.yaml': config('1.0.0') }, BEFORE);
+    const after = snapshot({ 'prod/config.yaml': config('1.0.0'), 'prod-pipeline/config.yaml': config('2.0.0') }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'prod-pipeline/config.yaml' }] });
+
+    expect(summary(result)).toEqual(['prod-pipeline sync (added)']);
+    expect(entry(result, 'prod-pipeline').desired).toBeUndefined();
+    expect(entry(result, 'prod-pipeline').error).toEqual({
+      file: 'prod-pipeline/config.yaml',
+      message:
+        'prod-pipeline/: its environment stack cfn-gitops-prod-pipeline is the pipeline stack of prod; an environment owns its stack and pipeline names, so no two may share one: rename the folder prod-pipeline/',
+    });
+  });
+
+  it('keeps the existing environment and refuses the newcomer when both are synced in one push', () => {
+    const before = snapshot({ 'prod/config.yaml': config('1.0.0') }, BEFORE);
+    const after = snapshot({ 'prod/config.yaml': config('1.0.0'), 'prod-pipeline/config.yaml': config('2.0.0'), 'common/pipeline.yaml': 'Resources: {}\n' }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'prod-pipeline/config.yaml' }, { path: 'common/pipeline.yaml' }] });
+
+    expect(entry(result, 'prod').error).toBeUndefined();
+    expect(entry(result, 'prod').desired?.action).toBe('sync');
+    expect(entry(result, 'prod-pipeline').error?.message).toContain('is the pipeline stack of prod');
+  });
+
+  it('refuses both environments that meet on a first push, each naming the other', () => {
+    const result = plan({ after: snapshot({ 'prod/config.yaml': config('1.0.0'), 'prod-pipeline/config.yaml': config('2.0.0'), 'dev/config.yaml': config('1') }, AFTER) });
+
+    expect(entry(result, 'prod').error?.message).toBe(
+      'prod/: its pipeline stack cfn-gitops-prod-pipeline is the environment stack of prod-pipeline; an environment owns its stack and pipeline names, so no two may share one: rename the folder prod/',
+    );
+    expect(entry(result, 'prod-pipeline').error?.message).toContain('is the pipeline stack of prod');
+    expect(entry(result, 'dev').error).toBeUndefined();
+  });
+
+  it('refuses a newcomer that takes the names of a folder removed in the same push; the delete goes ahead', () => {
+    const before = snapshot({ 'prod/config.yaml': config('1.0.0') }, BEFORE);
+    const after = snapshot({ 'prod-pipeline/config.yaml': config('1.0.0') }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'prod-pipeline/config.yaml', from: 'prod/config.yaml' }] });
+
+    expect(summary(result)).toEqual(['prod delete (renamed to prod-pipeline)', 'prod-pipeline sync (renamed from prod)']);
+    expect(entry(result, 'prod').desired?.action).toBe('delete');
+    expect(entry(result, 'prod-pipeline').error?.message).toContain('is the pipeline stack of prod (removed in this push)');
+  });
+
+  it('refuses deleting a folder whose stacks are another environment’s, and names what to delete by hand', () => {
+    const before = snapshot({ 'prod/config.yaml': config('1.0.0'), 'prod-pipeline/config.yaml': config('2.0.0') }, BEFORE);
+    const after = snapshot({ 'prod/config.yaml': config('1.0.0') }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'prod-pipeline/config.yaml' }] });
+
+    expect(summary(result)).toEqual(['prod-pipeline delete (removed)']);
+    expect(entry(result, 'prod-pipeline').desired).toBeUndefined();
+    expect(entry(result, 'prod-pipeline').error).toEqual({
+      file: 'prod-pipeline/config.yaml',
+      message:
+        "prod-pipeline/: not deleted: its environment stack cfn-gitops-prod-pipeline is the pipeline stack of prod, so deleting prod-pipeline would delete prod's; " +
+        "delete prod-pipeline's own stacks and pipeline (cfn-gitops-prod-pipeline-pipeline) by hand, if cfn-gitops created them",
+    });
+  });
+
+  it('refuses every existing environment when stackPrefix changes, at its line, and plans new ones under the new prefix unless they meet an old one', () => {
+    const envs = { 'prod/config.yaml': config('1.0.0'), 'development/config.yaml': config('1.1.0') };
+    const before = snapshot({ ...envs, 'common/gitops.yaml': 'region: eu-west-1\n' }, BEFORE);
+    const after = snapshot({ ...envs, 'common/gitops.yaml': 'region: eu-west-1\nstackPrefix: cfn-\n', 'gitops-prod/config.yaml': config('9'), 'fresh/config.yaml': config('1') }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'common/gitops.yaml' }, { path: 'gitops-prod/config.yaml' }, { path: 'fresh/config.yaml' }] });
+
+    expect(entry(result, 'prod').error).toEqual({
+      file: 'common/gitops.yaml',
+      line: 2,
+      message:
+        "common/gitops.yaml:2: stackPrefix changed from cfn-gitops- to cfn-: prod's stacks and pipeline would be created again under new names while the old ones keep running; " +
+        'to move environments, remove their folders (in this push or an earlier one), then add them back in a later push; or revert the change',
+    });
+    expect(entry(result, 'development').error?.line).toBe(2);
+    expect(entry(result, 'gitops-prod').error?.message).toBe(
+      'gitops-prod/: its environment stack cfn-gitops-prod is the environment stack of prod (as the tree before this push names it); an environment owns its stack and pipeline names, so no two may share one: rename the folder gitops-prod/',
+    );
+    expect(entry(result, 'fresh').error).toBeUndefined();
+    expect(entry(result, 'fresh').desired?.settings.stackPrefix).toBe('cfn-');
+  });
+
+  it('refuses every existing environment when region changes or is set for the first time', () => {
+    const envs = { 'prod/config.yaml': config('1.0.0') };
+    const moved = plan({
+      before: snapshot({ ...envs, 'common/gitops.yaml': 'region: eu-west-1\n' }, BEFORE),
+      after: snapshot({ ...envs, 'common/gitops.yaml': 'region: us-east-1\n' }, AFTER),
+      changes: [{ path: 'common/gitops.yaml' }],
+    });
+    expect(entry(moved, 'prod').error?.message).toContain(
+      "common/gitops.yaml:1: region changed from eu-west-1 to us-east-1: prod's stacks and pipeline would be created again in us-east-1 while those in eu-west-1 keep running",
+    );
+    const set = plan({
+      before: snapshot(envs, BEFORE),
+      after: snapshot({ ...envs, 'common/gitops.yaml': '# pin the region\nregion: us-east-1\n' }, AFTER),
+      changes: [{ path: 'common/gitops.yaml' }],
+    });
+    expect(entry(set, 'prod').error).toMatchObject({ file: 'common/gitops.yaml', line: 2 });
+    expect(entry(set, 'prod').error?.message).toContain("region changed from the worker's AWS_REGION to us-east-1");
+  });
+
+  it('lets other settings change, and keeps the names when stackPrefix is written out as its default', () => {
+    const envs = { 'prod/config.yaml': config('1.0.0') };
+    const result = plan({
+      before: snapshot(envs, BEFORE),
+      after: snapshot({ ...envs, 'common/gitops.yaml': 'stackPrefix: cfn-gitops-\nartifactBucket: other-artifacts\nprotectedEnvironments: [prod]\n' }, AFTER),
+      changes: [{ path: 'common/gitops.yaml' }],
+    });
+    expect(entry(result, 'prod').error).toBeUndefined();
+    expect(entry(result, 'prod').desired?.repoProtected).toBe(true);
+  });
+
+  it('refuses a folder whose pipeline name would be longer than CodePipeline allows', () => {
+    const long = `a${'b'.repeat(63)}`;
+    const result = plan({ after: snapshot({ 'common/gitops.yaml': `stackPrefix: ${'p'.repeat(40)}-\n`, [`${long}/config.yaml`]: config('1') }, AFTER) });
+    expect(entry(result, long).error?.message).toBe(
+      `${long}/: its pipeline name ${'p'.repeat(40)}-${long} has 105 characters; CodePipeline allows at most 100: shorten the folder name or stackPrefix in common/gitops.yaml`,
+    );
+  });
+});
+
+describe('sizes AWS would refuse late', () => {
+  it('fails every sync, naming the file, its size and the limit, when common/pipeline.yaml is over 51,200 bytes; deletes go ahead', () => {
+    const before = snapshot({ 'prod/config.yaml': config('1.0.0'), 'old/config.yaml': config('1') }, BEFORE);
+    const big = `Resources: {}\n${'#'.repeat(51_200)}\n`;
+    const after = snapshot({ 'prod/config.yaml': config('1.0.0'), 'common/pipeline.yaml': big }, AFTER);
+
+    const result = plan({ before, after, changes: [{ path: 'common/pipeline.yaml' }, { path: 'old/config.yaml' }] });
+
+    expect(entry(result, 'prod').error).toEqual({
+      file: 'common/pipeline.yaml',
+      message:
+        'common/pipeline.yaml is 51,215 bytes; CloudFormation takes a template body (TemplateBody) of at most 51,200 bytes: make it smaller (comments count too) or move resources into nested stacks',
+    });
+    expect(entry(result, 'old').desired?.action).toBe('delete');
+  });
+
+  it('counts bytes, not characters, and takes a template of exactly the limit', () => {
+    const exactly = `#${'é'.repeat(25_599)}\n`;
+    expect(entry(plan({ after: snapshot({ 'prod/config.yaml': config('1'), 'common/pipeline.yaml': exactly }, AFTER) }), 'prod').error).toBeUndefined();
+    const over = `#${'é'.repeat(25_600)}\n`;
+    expect(entry(plan({ after: snapshot({ 'prod/config.yaml': config('1'), 'common/pipeline.yaml': over }, AFTER) }), 'prod').error?.message).toContain(
+      'common/pipeline.yaml is 51,202 bytes',
+    );
+  });
+
+  it('fails every sync when common/environment.yaml is over 1 MB', () => {
+    const result = plan({ after: snapshot({ 'prod/config.yaml': config('1'), 'common/environment.yaml': `#${'x'.repeat(1_048_576)}\n` }, AFTER) });
+    expect(entry(result, 'prod').error?.file).toBe('common/environment.yaml');
+    expect(entry(result, 'prod').error?.message).toContain('at most 1,048,576 bytes');
+  });
+
+  it('fails one environment whose config file is over 64 KB, naming the file and the limit', () => {
+    const result = plan({ after: snapshot({ 'prod/config.yaml': config('1', `description: ${'x'.repeat(70_000)}`), 'dev/config.yaml': config('1') }, AFTER) });
+    expect(entry(result, 'prod').error).toEqual({
+      file: 'prod/config.yaml',
+      message: 'prod/config.yaml: the file is 70,028 bytes; a config file holds at most 65,536 bytes (64 KB): keep large data out of it (templates go in common/, artifacts in S3)',
+    });
+    expect(entry(result, 'dev').error).toBeUndefined();
   });
 });
