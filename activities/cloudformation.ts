@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../common/errors';
+import { notOwnedMessage, ownedTags, ownershipProblem, type OwnershipInput } from '../common/ownership';
 import { awsCall } from './aws-errors';
 import { pollUntil, type PollTiming } from './poll';
 import { requestToken } from './tokens';
@@ -72,6 +73,10 @@ const SUCCESS: Record<StackOperation, ReadonlySet<string>> = {
   any: new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'DELETE_COMPLETE', 'ROLLBACK_FAILED', 'UPDATE_ROLLBACK_FAILED', 'DELETE_FAILED', 'CREATE_FAILED']),
 };
 
+function tagsOf(stack: Stack): Record<string, string> {
+  return Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']));
+}
+
 function toStackInfo(stack: Stack): StackInfo {
   return {
     stackName: stack.StackName!,
@@ -109,18 +114,63 @@ async function failureReasons(client: CloudFormationClient, ref: StackRef): Prom
   return reasons;
 }
 
+/** Which stack a delete is about: the environment stack is made by the pipeline, not by cfn-gitops. */
+export type StackKind = 'pipeline' | 'environment';
+
+/** What the CloudFormation activities know about the worker. */
+export interface CloudFormationOptions {
+  /** This installation's id, written as the `cfn-gitops:installation` tag and checked against it. */
+  installation?: string;
+}
+
 /** CloudFormation activities over one client factory. */
-export function createCloudFormationActivities(clientFor: (region: string) => CloudFormationClient, timing: PollTiming) {
-  async function describe(ref: StackRef): Promise<StackInfo | null> {
+export function createCloudFormationActivities(clientFor: (region: string) => CloudFormationClient, timing: PollTiming, options: CloudFormationOptions = {}) {
+  async function describeRaw(ref: StackRef): Promise<Stack | null> {
     const client = clientFor(ref.region);
     try {
       const out = await client.send(new DescribeStacksCommand({ StackName: ref.stackName }));
       const stack = out.Stacks?.[0];
-      return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? toStackInfo(stack) : null;
+      return stack && stack.StackStatus !== 'DELETE_COMPLETE' ? stack : null;
     } catch (error) {
       if (isMissingStack(error)) return null;
       throw error;
     }
+  }
+
+  async function describe(ref: StackRef): Promise<StackInfo | null> {
+    const stack = await describeRaw(ref);
+    return stack ? toStackInfo(stack) : null;
+  }
+
+  /**
+   * The stack, read before `call` touches it; null when it does not exist. Fails with NotOwned
+   * when the stack is not this environment's: a stack someone else made under the derived name
+   * is never updated, deleted or rolled on.
+   */
+  async function ownedStack(ref: StackRef, call: string, acceptEnvironmentParameter = false): Promise<Stack | null> {
+    const stack = await awsCall({ environment: ref.environment, call: 'DescribeStacks', target: ref.stackName }, () => describeRaw(ref));
+    if (!stack) return null;
+    const info = toStackInfo(stack);
+    const input: OwnershipInput = {
+      environment: ref.environment,
+      call,
+      kind: 'stack',
+      name: ref.stackName,
+      tags: tagsOf(stack),
+      installation: options.installation,
+      parameters: acceptEnvironmentParameter ? info.parameters : undefined,
+    };
+    const problem = ownershipProblem(input);
+    if (problem) {
+      log.warn('stack not owned; refused', { stackName: ref.stackName, call, tags: input.tags });
+      throw ApplicationFailure.create({
+        type: ErrorType.NotOwned,
+        nonRetryable: true,
+        message: notOwnedMessage(input, problem),
+        details: [{ environment: ref.environment, call, stackName: ref.stackName, tags: input.tags }],
+      });
+    }
+    return stack;
   }
 
   /** Reserved parameters the template declares, plus the user's own. */
@@ -145,7 +195,9 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     /** The stack and whether its template or parameters differ from what is desired. */
     async inspectStack(change: StackChange): Promise<StackInspection> {
       const context = { environment: change.environment, call: 'DescribeStacks', target: change.stackName };
-      const stack = await awsCall(context, () => describe(change));
+      // Checked here too, so that a sync meets someone else's stack before it waits on it.
+      const found = await ownedStack(change, 'UpdateStack');
+      const stack = found ? toStackInfo(found) : null;
       // A stack that cannot take an update now; UPDATE_ROLLBACK_COMPLETE can, and after a failed update it must.
       if (!stack || /_IN_PROGRESS$|FAILED$/.test(stack.status) || stack.status === 'ROLLBACK_COMPLETE') return { stack, needsUpdate: false };
       const client = clientFor(change.region);
@@ -167,7 +219,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     async previewStackChanges(change: StackChange): Promise<string[]> {
       const client = clientFor(change.region);
       const context = { environment: change.environment, call: 'DescribeStacks', target: change.stackName };
-      const stack = await awsCall(context, () => describe(change));
+      const stack = await ownedStack(change, 'CreateChangeSet');
       if (!stack) return [`Add ${change.stackName}: a new pipeline stack, whose pipeline then runs once by itself`];
       const ignored = new Set(change.ignoreForUpdate ?? []);
       const parameters = (await parametersFor(change)).map((p) => (ignored.has(p.ParameterKey) ? { ParameterKey: p.ParameterKey, UsePreviousValue: true } : p));
@@ -216,7 +268,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
             Parameters: parameters,
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
             ClientRequestToken: requestToken(`${change.requestKey}/create`),
-            Tags: [{ Key: 'cfn-gitops:environment', Value: change.environment }],
+            Tags: ownedTags(change.environment, options.installation),
           }),
         ),
       );
@@ -227,6 +279,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     /** UpdateStack; false when CloudFormation says there is nothing to update. */
     async updateStack(change: StackChange): Promise<boolean> {
       const client = clientFor(change.region);
+      const stack = await ownedStack(change, 'UpdateStack');
       const parameters = await parametersFor(change);
       try {
         await client.send(
@@ -236,6 +289,8 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
             Parameters: parameters,
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
             ClientRequestToken: requestToken(`${change.requestKey}/update`),
+            // The stack's other tags are kept; ours are set (a stack from before the installation tag gets it now).
+            Tags: ownedTags(change.environment, options.installation, stack ? tagsOf(stack) : {}),
           }),
         );
         log.info('stack update requested', { stackName: change.stackName });
@@ -247,9 +302,21 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       }
     },
 
-    /** DeleteStack with a token; deleting a stack that is gone is a no-op. */
-    async deleteStack(ref: StackRef & { requestKey: string; retainResources?: string[] }): Promise<void> {
+    /**
+     * DeleteStack with a token; deleting a stack that is gone is a no-op. A stack that is not the
+     * environment's fails with NotOwned: the pipeline stack must carry the environment's tag; the
+     * environment stack, which the pipeline's deploy action creates without cfn-gitops' tags, may
+     * show its `EnvironmentName` parameter instead. Without `stackKind`, a name ending in
+     * `-pipeline` (as every pipeline stack's does) is taken for a pipeline stack.
+     */
+    async deleteStack(ref: StackRef & { requestKey: string; retainResources?: string[]; stackKind?: StackKind }): Promise<void> {
       const client = clientFor(ref.region);
+      const kind = ref.stackKind ?? (ref.stackName.endsWith('-pipeline') ? 'pipeline' : 'environment');
+      const stack = await ownedStack(ref, 'DeleteStack', kind === 'environment');
+      if (!stack) {
+        log.info('stack to delete does not exist', { stackName: ref.stackName });
+        return;
+      }
       await awsCall({ environment: ref.environment, call: 'DeleteStack', target: ref.stackName }, () =>
         client.send(
           new DeleteStackCommand({
@@ -265,6 +332,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     /** Gets a stack out of UPDATE_ROLLBACK_FAILED. */
     async continueUpdateRollback(ref: StackRef & { requestKey: string }): Promise<void> {
       const client = clientFor(ref.region);
+      await ownedStack(ref, 'ContinueUpdateRollback');
       await awsCall({ environment: ref.environment, call: 'ContinueUpdateRollback', target: ref.stackName }, () =>
         client.send(new ContinueUpdateRollbackCommand({ StackName: ref.stackName, ClientRequestToken: requestToken(`${ref.requestKey}/continue-rollback`) })),
       );

@@ -1,13 +1,16 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import {
   CodePipelineClient,
+  GetPipelineCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
   ListPipelineExecutionsCommand,
+  ListTagsForResourceCommand,
   StartPipelineExecutionCommand,
   StopPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
 import { ErrorType } from '../common/errors';
+import { notOwnedMessage, ownershipProblem, type OwnershipInput } from '../common/ownership';
 import { awsCall } from './aws-errors';
 import { pollUntil, type PollTiming } from './poll';
 import { requestToken } from './tokens';
@@ -29,8 +32,41 @@ export interface ExecutionOutcome {
 
 const RUNNING = new Set(['InProgress', 'Stopping']);
 
+/** What the CodePipeline activities know about the worker. */
+export interface CodePipelineOptions {
+  /** This installation's id, checked against the pipeline's `cfn-gitops:installation` tag. */
+  installation?: string;
+}
+
 /** CodePipeline activities over one client factory. */
-export function createCodePipelineActivities(clientFor: (region: string) => CodePipelineClient, timing: PollTiming) {
+export function createCodePipelineActivities(clientFor: (region: string) => CodePipelineClient, timing: PollTiming, options: CodePipelineOptions = {}) {
+  /**
+   * Fails with NotOwned unless the pipeline carries the environment's tag, which CloudFormation
+   * propagates from the pipeline stack cfn-gitops created: a pipeline someone else made under the
+   * derived name is never started or stopped.
+   */
+  async function assertOwned(ref: PipelineRef, call: string): Promise<void> {
+    const context = { environment: ref.environment, call: 'GetPipeline', target: ref.pipelineName };
+    const client = clientFor(ref.region);
+    const pipeline = await awsCall(context, () => client.send(new GetPipelineCommand({ name: ref.pipelineName })));
+    const arn = pipeline.metadata?.pipelineArn;
+    const tags: Record<string, string> = {};
+    if (arn) {
+      const listed = await awsCall({ ...context, call: 'ListTagsForResource' }, () => client.send(new ListTagsForResourceCommand({ resourceArn: arn })));
+      for (const tag of listed.tags ?? []) tags[tag.key!] = tag.value ?? '';
+    }
+    const input: OwnershipInput = { environment: ref.environment, call, kind: 'pipeline', name: ref.pipelineName, tags, installation: options.installation };
+    const problem = ownershipProblem(input);
+    if (!problem) return;
+    log.warn('pipeline not owned; refused', { pipelineName: ref.pipelineName, call, tags });
+    throw ApplicationFailure.create({
+      type: ErrorType.NotOwned,
+      nonRetryable: true,
+      message: notOwnedMessage(input, problem),
+      details: [{ environment: ref.environment, call, pipelineName: ref.pipelineName, tags }],
+    });
+  }
+
   /** "Deploy.DeployEnvironment failed: <AWS's message>" for the failed actions of an execution. */
   async function failedActions(ref: PipelineRef, executionId: string): Promise<string[]> {
     try {
@@ -63,8 +99,12 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
       });
     },
 
-    /** StartPipelineExecution with the version as the `AppVersion` variable and a token derived from the desired state. */
+    /**
+     * StartPipelineExecution with the version as the `AppVersion` variable and a token derived from
+     * the desired state. Fails with NotOwned on someone else's pipeline.
+     */
     async startPipelineExecution(ref: PipelineRef & { appVersion: string; requestKey: string }): Promise<string> {
+      await assertOwned(ref, 'StartPipelineExecution');
       const out = await awsCall({ environment: ref.environment, call: 'StartPipelineExecution', target: ref.pipelineName }, () =>
         clientFor(ref.region).send(
           new StartPipelineExecutionCommand({
@@ -103,8 +143,9 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
       });
     },
 
-    /** Stops an execution; one that already ended or is already stopping is left as it is. */
+    /** Stops an execution; one that already ended or is already stopping is left as it is. Fails with NotOwned on someone else's pipeline. */
     async stopPipelineExecution(ref: PipelineRef & { executionId: string; reason: string; abandon: boolean }): Promise<void> {
+      await assertOwned(ref, 'StopPipelineExecution');
       try {
         await clientFor(ref.region).send(
           new StopPipelineExecutionCommand({

@@ -28,6 +28,11 @@ export interface ActivityDependencies {
   temporal?: Client;
   /** Drift sweep: environments checked at once (CFN_GITOPS_DRIFT_CONCURRENCY, default 8). */
   driftConcurrency?: number;
+  /**
+   * This installation's id (CFN_GITOPS_INSTALLATION): written on the stacks it creates and updates,
+   * and a stack or pipeline tagged with another is refused. Undefined: neither written nor checked.
+   */
+  installation?: string;
 }
 
 /**
@@ -37,8 +42,8 @@ export interface ActivityDependencies {
  */
 export function createActivities(deps: ActivityDependencies) {
   return {
-    ...createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing),
-    ...createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing),
+    ...createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation }),
+    ...createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing, { installation: deps.installation }),
     ...createS3Activities((region) => deps.aws.s3(region)),
     ...createDriftActivities({
       cloudFormation: (region) => deps.aws.cloudFormation(region),

@@ -19,6 +19,11 @@ export const ErrorType = {
   PipelineFailed: 'PipelineFailed',
   /** The pipeline stack exists but its pipeline cannot be found. Not retryable. */
   PipelineMissing: 'PipelineMissing',
+  /**
+   * The stack or pipeline under an environment's derived name was not created by cfn-gitops for
+   * that environment (or by another installation), so it is not touched. Not retryable.
+   */
+  NotOwned: 'NotOwned',
   /** Any other AWS error. Not retryable. */
   AwsError: 'AwsError',
 } as const;
@@ -31,6 +36,7 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.StackFailed,
   ErrorType.PipelineFailed,
   ErrorType.PipelineMissing,
+  ErrorType.NotOwned,
   ErrorType.AwsError,
 ];
 

@@ -58,6 +58,7 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
         defaultRegion: settings.region,
         temporal: temporal.client,
         driftConcurrency: settings.driftConcurrency,
+        installation: settings.installation,
       }),
       shutdownGraceTime: '10s',
     });

@@ -12,6 +12,8 @@ const duration = z.string().transform((value, ctx) => {
     return z.NEVER;
   }
 });
+/** What AWS accepts as a tag value. */
+const TAG_VALUE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u;
 const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => ['true', '1', 'yes'].includes(value));
 
 /** Everything the worker reads from its environment. */
@@ -32,6 +34,11 @@ export interface WorkerSettings {
   logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   /** CFN_GITOPS_HEALTH_PORT: port of the worker's /healthz and /metrics; absent: none. */
   healthPort?: number;
+  /**
+   * CFN_GITOPS_INSTALLATION: the `cfn-gitops:installation` tag this worker writes on its stacks and
+   * requires on stacks that carry one; default `<TEMPORAL_NAMESPACE>/<CFN_GITOPS_TASK_QUEUE>`.
+   */
+  installation: string;
 }
 
 const workerSchema = z.object({
@@ -48,6 +55,8 @@ const workerSchema = z.object({
   CFN_GITOPS_DRIFT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   CFN_GITOPS_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   CFN_GITOPS_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  // A tag value: at most 256 characters for CloudFormation and CodePipeline.
+  CFN_GITOPS_INSTALLATION: z.string().min(1).max(256).optional(),
 });
 
 /**
@@ -59,8 +68,15 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   const parsed = workerSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid settings: ${explainZodError(parsed.error)}`);
   const w = parsed.data;
+  const temporal = readTemporalSettings(env);
+  const installation = w.CFN_GITOPS_INSTALLATION ?? `${temporal.namespace}/${temporal.taskQueue}`;
+  if (!TAG_VALUE.test(installation)) {
+    throw new Error(
+      `invalid settings: CFN_GITOPS_INSTALLATION: "${installation}" cannot be an AWS tag value (letters, digits, spaces and _ . : / = + - @ only); set CFN_GITOPS_INSTALLATION to one`,
+    );
+  }
   return {
-    temporal: readTemporalSettings(env),
+    temporal,
     region: w.AWS_REGION ?? w.AWS_DEFAULT_REGION ?? 'us-east-1',
     endpointUrl: w.AWS_ENDPOINT_URL,
     policy: {
@@ -74,5 +90,6 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
     driftConcurrency: w.CFN_GITOPS_DRIFT_CONCURRENCY,
     logLevel: w.CFN_GITOPS_LOG_LEVEL,
     healthPort: w.CFN_GITOPS_HEALTH_PORT,
+    installation,
   };
 }
