@@ -99,7 +99,7 @@ export class Emulator {
     const s3 = this.s3;
     return {
       create(stack: StackRecord, r) {
-        if (r.type === 'AWS::CodePipeline::Pipeline') pipelines.createFromStack(stack, r.physicalId, r.properties);
+        if (r.type === 'AWS::CodePipeline::Pipeline') pipelines.createFromStack(stack, r.physicalId, r.properties, r.logicalId);
         else if (r.type === 'AWS::S3::Bucket') {
           if (s3.buckets.has(r.physicalId)) {
             throw new Error(`Resource handler returned message: "${r.physicalId} already exists" (HandlerErrorCode: AlreadyExists)`);

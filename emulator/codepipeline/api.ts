@@ -218,6 +218,10 @@ const handlers: Record<string, Handler> = {
     });
     return { pipelineExecutionId: id };
   },
+  ListTagsForResource(engine, body) {
+    // One page: CodePipeline lists all of a resource's tags in one call.
+    return { tags: engine.tagsOf(requiredString(body, 'resourceArn')) };
+  },
   ListActionExecutions(engine, body) {
     const pipeline = engine.get(requiredString(body, 'pipelineName'));
     const filter = body.filter as { pipelineExecutionId?: string; latestInPipelineExecution?: { pipelineExecutionId?: string } } | undefined;
@@ -234,9 +238,9 @@ const handlers: Record<string, Handler> = {
   },
 };
 
-/** The target of a call, for the call log: the pipeline name. */
+/** The target of a call, for the call log: the pipeline name (the ARN's last part for tag calls). */
 export function codePipelineTarget(body: Body): string | undefined {
-  const name = body.name ?? body.pipelineName;
+  const name = body.name ?? body.pipelineName ?? (typeof body.resourceArn === 'string' ? body.resourceArn.split(':').at(-1) : undefined);
   return typeof name === 'string' ? name : undefined;
 }
 

@@ -1,7 +1,7 @@
 import type { StackRecord, StackStatus } from '../cloudformation/model';
 import type { EmulatorContext } from '../context';
 import { AwsError } from '../errors';
-import type { Json, JsonObject } from '../json';
+import { isObject, type Json, type JsonObject } from '../json';
 import { uuid } from '../random';
 import { createOrUpdate, deployResult, outputsOf, resolveVariables, startAction, type ActionEnvironment, type ActionStart } from './actions';
 import { declarationFromProperties, InvalidPipelineError } from './declaration';
@@ -9,6 +9,12 @@ import type { PlanBook } from '../plans';
 import type { ActionDeclaration, ActionRecord, ExecutionRecord, PipelineDeclaration, PipelineRecord, StageStatus } from './model';
 
 const RUNNING = new Set(['InProgress', 'Stopping']);
+
+/** The `Tags` property of a pipeline resource ([{ Key, Value }]) as the API lists tags. */
+function resourceTags(props: JsonObject | undefined): { key: string; value: string }[] {
+  const list = Array.isArray(props?.Tags) ? props.Tags : [];
+  return list.filter(isObject).map((t) => ({ key: String(t.Key ?? ''), value: String(t.Value ?? '') }));
+}
 
 /**
  * The CodePipeline engine: pipelines (created by stacks), executions moving through stages over
@@ -37,7 +43,7 @@ export class PipelineEngine {
   }
 
   /** Creates the pipeline of a stack resource and starts its first execution, as CodePipeline does. */
-  createFromStack(stack: StackRecord, name: string, props: JsonObject | undefined): void {
+  createFromStack(stack: StackRecord, name: string, props: JsonObject | undefined, logicalId?: string): void {
     if (this.pipelines.has(name)) {
       throw new Error(`Resource of type 'AWS::CodePipeline::Pipeline' with identifier '${name}' already exists.`);
     }
@@ -50,6 +56,8 @@ export class PipelineEngine {
       created: now,
       updated: now,
       stackId: stack.stackId,
+      logicalId,
+      tags: resourceTags(props),
       executions: new Map(),
       order: [],
       tokens: new Map(),
@@ -66,8 +74,33 @@ export class PipelineEngine {
   updateFromStack(name: string, props: JsonObject | undefined): void {
     const pipeline = this.get(name);
     pipeline.declaration = this.declare(name, props, pipeline.declaration.version + 1);
+    pipeline.tags = resourceTags(props);
     pipeline.updated = Date.now();
     this.ctx.changed();
+  }
+
+  /**
+   * ListTagsForResource: the stack's tags and the `aws:cloudformation:*` ones, which CloudFormation
+   * propagates to the resources it creates, then the resource's own (which win on a shared key).
+   * Read from the stack each time, so an update that changes only the stack's tags shows at once.
+   * @throws AwsError InvalidArnException, ResourceNotFoundException.
+   */
+  tagsOf(resourceArn: string): { key: string; value: string }[] {
+    if (!/^arn:aws(-[\w]+)*:codepipeline:.+:[0-9]{12}:.+/.test(resourceArn)) {
+      throw new AwsError('InvalidArnException', `The ARN ${resourceArn} is not valid.`, 400);
+    }
+    const pipeline = [...this.pipelines.values()].find((p) => p.arn === resourceArn);
+    if (!pipeline) throw new AwsError('ResourceNotFoundException', `The resource with the ARN ${resourceArn} does not exist.`, 400);
+    const tags = new Map<string, string>();
+    const stack = pipeline.stackId ? this.env.cloudFormation(this.ctx.region).find(pipeline.stackId) : undefined;
+    if (stack) {
+      tags.set('aws:cloudformation:stack-name', stack.stackName);
+      tags.set('aws:cloudformation:stack-id', stack.stackId);
+      if (pipeline.logicalId) tags.set('aws:cloudformation:logical-id', pipeline.logicalId);
+      for (const t of stack.tags) tags.set(t.Key, t.Value);
+    }
+    for (const t of pipeline.tags ?? []) tags.set(t.key, t.value);
+    return [...tags].map(([key, value]) => ({ key, value }));
   }
 
   private declare(name: string, props: JsonObject | undefined, version: number): PipelineDeclaration {
@@ -526,6 +559,8 @@ export class PipelineEngine {
         created: p.created,
         updated: p.updated,
         stackId: p.stackId ?? null,
+        logicalId: p.logicalId ?? null,
+        tags: (p.tags ?? null) as unknown as Json,
         executions: [...p.executions.values()].map((e) => ({
           ...(e as unknown as JsonObject),
           declaration: (e.declaration === p.declaration ? null : e.declaration) as unknown as Json,
@@ -542,8 +577,10 @@ export class PipelineEngine {
   /** Restores what `snapshot` returned and resumes running executions. */
   restore(data: Json): void {
     this.clear();
-    type Stored = Omit<PipelineRecord, 'executions' | 'order' | 'tokens' | 'occupant' | 'waiting' | 'latestInStage' | 'latestAction'> & {
+    type Stored = Omit<PipelineRecord, 'executions' | 'order' | 'tokens' | 'occupant' | 'waiting' | 'latestInStage' | 'latestAction' | 'logicalId' | 'tags'> & {
       stackId: string | null;
+      logicalId?: string | null;
+      tags?: { key: string; value: string }[] | null;
       executions: (ExecutionRecord & { declaration: PipelineDeclaration | null })[];
       tokens: [string, string][];
       occupant: [string, string][];
@@ -558,6 +595,8 @@ export class PipelineEngine {
         created: s.created,
         updated: s.updated,
         stackId: s.stackId ?? undefined,
+        logicalId: s.logicalId ?? undefined,
+        tags: s.tags ?? undefined,
         executions: new Map(),
         order: [],
         tokens: new Map(s.tokens),

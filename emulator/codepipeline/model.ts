@@ -135,6 +135,10 @@ export interface PipelineRecord {
   updated: number;
   /** The stack that created it, when a stack did. */
   stackId?: string;
+  /** Logical id of its resource in that stack. */
+  logicalId?: string;
+  /** The resource's own `Tags` property; the stack's tags are added when they are listed. */
+  tags?: { key: string; value: string }[];
   executions: Map<string, ExecutionRecord>;
   /** Execution ids in start order. */
   order: string[];
