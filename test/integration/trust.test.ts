@@ -8,7 +8,7 @@ import { startTestAws, eventually, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
-import { configYaml, workerEnv } from '../support/scenario';
+import { configYaml, connectTemporal, recordHistories, workerEnv } from '../support/scenario';
 import { uniqueTaskQueue } from '../support/temporal';
 import { startServerProcess, type ServerProcess } from '../server/harness';
 
@@ -24,6 +24,7 @@ describe('trust boundary of the environment workflow', () => {
   let worker: WorkerProcess;
   let repo: TestRepo;
   let env: NodeJS.ProcessEnv;
+  const taskQueue = uniqueTaskQueue('trust');
   const zeros = '0'.repeat(40);
   const cli = (...args: string[]) => runCli(args, { env });
   const namespace = TEST_NAMESPACES.trust;
@@ -46,7 +47,7 @@ describe('trust boundary of the environment workflow', () => {
 
   beforeAll(async () => {
     aws = await startTestAws();
-    env = workerEnv(aws, namespace, uniqueTaskQueue('trust'), { CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod' });
+    env = workerEnv(aws, namespace, taskQueue, { CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod' });
     worker = await startWorkerProcess(env);
     // The repo's own git identity is the writer's: every commit below is committed by Wes Writer.
     repo = await createTestRepo({ author: { name: 'Wes Writer', email: 'wes@example.com' } });
@@ -54,6 +55,13 @@ describe('trust boundary of the environment workflow', () => {
   });
 
   afterAll(async () => {
+    // Histories of the new paths (refused approvals, ignored messages, compare-and-set) for the replay test.
+    const temporalClient = await connectTemporal(namespace);
+    try {
+      await recordHistories(temporalClient.client, 'trust', taskQueue, ['development', 'prod']);
+    } finally {
+      await temporalClient.close();
+    }
     await worker?.stop();
     await aws?.close();
     repo?.remove();
@@ -95,9 +103,9 @@ describe('trust boundary of the environment workflow', () => {
   it('ignores malformed signals and refuses malformed updates sent with the Temporal CLI, then deploys normally', async () => {
     await eventually(async () => (await aws.appVersion('cfn-gitops-development')) === '1.0.0', 'development deployed');
     const id = ['--workflow-id', 'cfn-gitops/development'];
-    // Oversized: 300 KB of text in every field a handler reads, through a file (too long for one argument).
+    // Oversized: 10 KB of text in every field a handler reads (each limit is smaller), through a file.
     const huge = path.join(mkdtempSync(path.join(tmpdir(), 'cfn-gitops-huge-')), 'input.json');
-    const text = 'x'.repeat(300_000);
+    const text = 'x'.repeat(10_000);
     writeFileSync(huge, JSON.stringify({ reason: text, by: text, status: 'Synced', checkedAt: text, drifted: [], number: 1, phase: 'Idle', pipelineExecutionId: text }));
     const inputs = [['--input', 'null'], ['--input', '"text"'], ['--input', '42'], ['--input', '[]'], ['--input', '{"number":"one","status":7,"by":{}}'], ['--input-file', huge]];
     const signals = ['syncStatus', 'heal', 'deploymentProgress', 'desiredState', 'approve', 'reject', 'cancel'];
