@@ -157,6 +157,16 @@ describe('API server: listening address, webhook body and unknown commits', () =
     expect(server.output()).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/);
   });
 
+  it('CFN_GITOPS_HOST=0.0.0.0 opens every interface, and the listening line says 0.0.0.0', async () => {
+    const open = await startServerProcess({ TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE: 'default', CFN_GITOPS_HOST: '0.0.0.0' }, { host: null });
+    try {
+      expect(open.url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+      expect((await fetch(`http://127.0.0.1:${new URL(open.url).port}/healthz`)).status).toBe(200);
+    } finally {
+      await open.stop();
+    }
+  });
+
   it('an unsigned webhook is refused after its head, before any of its 24 MB body is read', async () => {
     const head = await headOnly(server, { 'content-type': 'application/json', 'content-length': String(24 * 1024 * 1024), 'x-github-event': 'push', 'x-github-delivery': 'unsigned-1' });
     expect(head).toMatch(/^HTTP\/1\.1 401 /);
