@@ -4,7 +4,7 @@ export interface EnvironmentPolicy {
   protected: boolean;
   /** How long an approval may wait before the request expires. */
   approvalWindowMs: number;
-  /** May the commit's author approve it? */
+  /** May the change's author, committer or pusher approve it? */
   allowSelfApproval: boolean;
   /** Re-deploy git's version when the drift sweep finds the environment OutOfSync. */
   selfHeal: boolean;
@@ -16,7 +16,7 @@ export interface PolicySettings {
   protectedEnvironments: string[];
   /** CFN_GITOPS_APPROVAL_WINDOW, default 7 days. */
   approvalWindowMs: number;
-  /** CFN_GITOPS_ALLOW_SELF_APPROVAL, default false. */
+  /** CFN_GITOPS_ALLOW_SELF_APPROVAL, default false: the change's author, committer and pusher may not approve it. */
   allowSelfApproval: boolean;
   /** CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: names, or `*` for every environment. */
   selfHealEnvironments: string[];

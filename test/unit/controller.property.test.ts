@@ -10,7 +10,7 @@ import { EnvironmentController } from '../../workflows/environment-state';
 
 const ENV = 'prod';
 const sha = (n: number) => n.toString(16).padStart(40, '0');
-const policy = { protected: true, approvalWindowMs: 60_000, allowSelfApproval: false };
+const policy = { protected: true, approvalWindowMs: 60_000, allowSelfApproval: false, selfHeal: false };
 
 function desired(n: number, action: Action, extra: Partial<DesiredState> = {}): DesiredState {
   return {
