@@ -16,4 +16,5 @@ export const TEST_NAMESPACES = {
   bench: 'it-bench',
   trust: 'it-trust',
   names: 'it-names',
+  ownership: 'it-ownership',
 } as const;
