@@ -277,7 +277,15 @@ export function createApp(deps: ServerDeps): express.Express {
               `commit ${push.after} is not in ${settings.repo ?? 'the repository'}, even after fetching it: is CFN_GITOPS_REPO the repository this webhook comes from${from}?`,
             );
           }
-          const { report } = await startPush({ client, git, taskQueue: settings.temporal.taskQueue, push: { before: push.before, after: push.after } });
+          const { report } = await startPush({
+            client,
+            git,
+            taskQueue: settings.temporal.taskQueue,
+            push: { before: push.before, after: push.after },
+            branch: settings.branch,
+            // The pusher may not approve what they pushed.
+            pushedBy: push.pusher?.name ?? push.sender?.login,
+          });
           const failed = report.environments.filter((e) => e.status === 'error');
           log.info({ delivery, before: push.before, after: push.after, environments: report.environments.map((e) => `${e.environment}:${e.status}`) }, 'push handled');
           cached = undefined;

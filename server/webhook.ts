@@ -58,6 +58,7 @@ export const pushEventSchema = z.object({
   after: sha,
   deleted: z.boolean().optional(),
   repository: z.object({ full_name: z.string().optional() }).optional(),
-  pusher: z.object({ name: z.string().optional() }).optional(),
+  pusher: z.object({ name: z.string().max(256).optional() }).optional(),
+  sender: z.object({ login: z.string().max(256).optional() }).optional(),
 });
 export type PushEvent = z.infer<typeof pushEventSchema>;

@@ -34,6 +34,7 @@ interface Row {
 describe('API server: webhook, status and approvals', () => {
   const ALICE = 'alice-token-0123456789abcdef';
   const DANA = 'dana-token-0123456789abcdef';
+  const PAT = 'pat-token-0123456789abcdef';
   const SECRET = 'it-webhook-secret';
   const zeros = '0'.repeat(40);
   let aws: TestAws;
@@ -68,7 +69,7 @@ describe('API server: webhook, status and approvals', () => {
     cache = mkdtempSync(path.join(tmpdir(), 'cfn-gitops-cache-'));
     const env = workerEnv(aws, TEST_NAMESPACES.api, uniqueTaskQueue('api'), {
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
-      CFN_GITOPS_API_TOKENS: `${ALICE}=Alice Approver,${DANA}=Dana Developer`,
+      CFN_GITOPS_API_TOKENS: `${ALICE}=Alice Approver,${DANA}=Dana Developer,${PAT}=Pat Pusher`,
       GITHUB_WEBHOOK_SECRET: SECRET,
       CFN_GITOPS_REPO: repo.dir,
       CFN_GITOPS_REPO_CACHE: path.join(cache, 'clone'),
@@ -89,7 +90,7 @@ describe('API server: webhook, status and approvals', () => {
   });
 
   it('refuses webhooks without a valid signature, ignores other branches, starts a push once', async () => {
-    const payload = { ref: 'refs/heads/main', before: zeros, after: first, repository: { full_name: 'acme/gitops' } };
+    const payload = { ref: 'refs/heads/main', before: zeros, after: first, repository: { full_name: 'acme/gitops' }, pusher: { name: 'Pat Pusher' } };
     expect(await push('delivery-1', payload, () => undefined)).toEqual({ status: 401, body: { error: 'missing X-Hub-Signature-256' } });
     expect(await push('delivery-1', payload, (body) => signBody('not the secret', body))).toEqual({ status: 401, body: { error: 'X-Hub-Signature-256 does not match the body' } });
     expect(await push('delivery-1', payload, (body) => signBody(SECRET, `${body} `))).toEqual({ status: 401, body: { error: 'X-Hub-Signature-256 does not match the body' } });
@@ -142,6 +143,11 @@ describe('API server: webhook, status and approvals', () => {
     expect(await call('POST', '/api/environments/prod/approve', { body: { version: '1.4.1' }, token: DANA })).toEqual({
       status: 409,
       body: { environment: 'prod', accepted: false, error: `Dana Developer wrote commit ${first.slice(0, 7)} and may not approve it; ask someone else` },
+    });
+    // The push event's pusher may not approve what they pushed either.
+    expect(await call('POST', '/api/environments/prod/approve', { body: { version: '1.4.1' }, token: PAT })).toEqual({
+      status: 409,
+      body: { environment: 'prod', accepted: false, error: `Pat Pusher pushed commit ${first.slice(0, 7)} and may not approve it; ask someone else` },
     });
     expect(await call('POST', '/api/environments/prod/approve', { body: { version: '9.9.9' }, token: ALICE })).toEqual({
       status: 409,
