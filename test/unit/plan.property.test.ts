@@ -71,22 +71,34 @@ const editOf: fc.Arbitrary<Edit> = fc.oneof(
 
 function applyEdits(tree: Tree, edits: Edit[]): Tree {
   const next = { ...tree };
+  const under = (folder: string) => Object.keys(next).filter((path) => path.startsWith(`${folder}/`));
   for (const edit of edits) {
-    if (edit.kind === 'add' || edit.kind === 'change') next[`${edit.folder}/config.yaml`] = edit.text;
-    else if (edit.kind === 'remove') {
-      for (const path of Object.keys(next)) if (path.startsWith(`${edit.folder}/`)) delete next[path];
-    } else if (edit.kind === 'touch') next[`${edit.folder}/notes.md`] = `${next[`${edit.folder}/notes.md`] ?? ''}more\n`;
-    else if (edit.kind === 'rename') {
-      if (edit.from === edit.to || Object.keys(next).some((path) => path.startsWith(`${edit.to}/`))) continue;
-      for (const path of Object.keys(next)) {
-        if (!path.startsWith(`${edit.from}/`)) continue;
-        next[`${edit.to}/${path.slice(edit.from.length + 1)}`] = next[path]!;
-        delete next[path];
-      }
-    } else if (edit.kind === 'settings') {
-      if (edit.text === undefined) delete next['common/gitops.yaml'];
-      else next['common/gitops.yaml'] = edit.text;
-    } else next['common/pipeline.yaml'] = edit.text;
+    switch (edit.kind) {
+      case 'add':
+      case 'change':
+        next[`${edit.folder}/config.yaml`] = edit.text;
+        break;
+      case 'remove':
+        for (const path of under(edit.folder)) delete next[path];
+        break;
+      case 'touch':
+        next[`${edit.folder}/notes.md`] = `${next[`${edit.folder}/notes.md`] ?? ''}more\n`;
+        break;
+      case 'rename':
+        if (edit.from === edit.to || under(edit.to).length > 0) break;
+        for (const path of under(edit.from)) {
+          next[`${edit.to}/${path.slice(edit.from.length + 1)}`] = next[path]!;
+          delete next[path];
+        }
+        break;
+      case 'settings':
+        if (edit.text === undefined) delete next['common/gitops.yaml'];
+        else next['common/gitops.yaml'] = edit.text;
+        break;
+      case 'pipeline':
+        next['common/pipeline.yaml'] = edit.text;
+        break;
+    }
   }
   return next;
 }
