@@ -71,8 +71,9 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   const temporal = readTemporalSettings(env);
   const installation = w.CFN_GITOPS_INSTALLATION ?? `${temporal.namespace}/${temporal.taskQueue}`;
   if (!TAG_VALUE.test(installation)) {
+    const from = w.CFN_GITOPS_INSTALLATION === undefined ? ' (TEMPORAL_NAMESPACE/CFN_GITOPS_TASK_QUEUE, as it is unset)' : '';
     throw new Error(
-      `invalid settings: CFN_GITOPS_INSTALLATION: "${installation}" cannot be an AWS tag value (letters, digits, spaces and _ . : / = + - @ only); set CFN_GITOPS_INSTALLATION to one`,
+      `invalid settings: CFN_GITOPS_INSTALLATION: "${installation}"${from} cannot be an AWS tag value (letters, digits, spaces and _ . : / = + - @ only); set CFN_GITOPS_INSTALLATION to one`,
     );
   }
   return {

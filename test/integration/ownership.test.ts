@@ -1,6 +1,6 @@
 import { CreateStackCommand } from '@aws-sdk/client-cloudformation';
 import { startTestAws, eventually, type TestAws } from '../support/aws';
-import { startWorkerProcess, type WorkerProcess } from '../support/cli';
+import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import type { TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { callLog, cliStart, connectTemporal, createRepoWith, environmentState, workerEnv, ZEROS } from '../support/scenario';
@@ -72,5 +72,16 @@ describe('a stack under an environment’s derived name that cfn-gitops did not 
     expect(await aws.stack('cfn-gitops-staging')).toBeUndefined();
     const writes = (await callLog(aws)).filter((c) => c.target?.startsWith('cfn-gitops-staging') && /^(Update|Delete|Create|Continue|Start|Stop)/.test(c.operation));
     expect(writes.map((c) => c.operation)).toEqual(['CreateStack']);
+  });
+
+  it('the worker refuses to start with an installation id AWS cannot hold as a tag, naming the setting and the fix', async () => {
+    const explicit = await runCli(['worker'], { env: { ...env, CFN_GITOPS_INSTALLATION: 'team*one' } });
+    expect(explicit.code).toBe(1);
+    expect(explicit.stderr.trim()).toBe(
+      'cfn-gitops: invalid settings: CFN_GITOPS_INSTALLATION: "team*one" cannot be an AWS tag value (letters, digits, spaces and _ . : / = + - @ only); set CFN_GITOPS_INSTALLATION to one',
+    );
+    const derived = await runCli(['worker'], { env: { ...env, CFN_GITOPS_INSTALLATION: undefined, CFN_GITOPS_TASK_QUEUE: 'queue#1' } });
+    expect(derived.code).toBe(1);
+    expect(derived.stderr).toContain(`CFN_GITOPS_INSTALLATION: "${namespace}/queue#1" (TEMPORAL_NAMESPACE/CFN_GITOPS_TASK_QUEUE, as it is unset) cannot be an AWS tag value`);
   });
 });
