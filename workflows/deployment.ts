@@ -178,7 +178,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     } else if (stack.status === 'ROLLBACK_COMPLETE' || stack.status === 'ROLLBACK_FAILED') {
       // A failed create leaves a stack that can only be deleted; delete it and create it again.
       await progress.to(DeployPhase.CreatingPipeline, `deleting ${stack.status} stack first`);
-      await aws(`delete ${stack.stackName} (${stack.status})`).deleteStack({ environment, region, stackName: stack.stackName, requestKey: `${change.requestKey}/recover-${recovery}` });
+      await aws(`delete ${stack.stackName} (${stack.status})`).deleteStack({ environment, region, stackName: stack.stackName, stackKind: 'pipeline', requestKey: `${change.requestKey}/recover-${recovery}` });
       await ownStackOperation({ environment, region, stackName: stack.stackName, operation: 'delete' });
       change = stackChange(input, `pipeline-recreate-${recovery}`);
     } else if (stack.status === 'UPDATE_ROLLBACK_FAILED') {
@@ -241,20 +241,21 @@ async function deleteEnvironment(input: DeploymentInput, progress: Progress): Pr
   const { desired, region } = input;
   const { environment, settings } = desired;
   const requestKey = workflowInfo().workflowId;
-  const stacks: [DeployPhase, string][] = [
-    [DeployPhase.DeletingEnvironment, environmentStackName(settings, environment)],
-    [DeployPhase.DeletingPipeline, pipelineStackName(settings, environment)],
+  // Which stack is which decides how its ownership is checked (the pipeline creates the environment stack untagged).
+  const stacks: [DeployPhase, string, 'environment' | 'pipeline'][] = [
+    [DeployPhase.DeletingEnvironment, environmentStackName(settings, environment), 'environment'],
+    [DeployPhase.DeletingPipeline, pipelineStackName(settings, environment), 'pipeline'],
   ];
-  for (const [phase, stackName] of stacks) {
+  for (const [phase, stackName, stackKind] of stacks) {
     await progress.to(phase, stackName);
-    await deleteStackPatiently({ environment, region, stackName, requestKey: `${requestKey}/${stackName}` });
+    await deleteStackPatiently({ environment, region, stackName, stackKind, requestKey: `${requestKey}/${stackName}` });
   }
   await progress.to(DeployPhase.Deleted);
   return { message: `${environment}: environment and pipeline stacks deleted` };
 }
 
 /** DELETE_FAILED is often transient (a dependency still draining): try again before reporting. */
-async function deleteStackPatiently(ref: { environment: string; region: string; stackName: string; requestKey: string }): Promise<void> {
+async function deleteStackPatiently(ref: { environment: string; region: string; stackName: string; stackKind: 'environment' | 'pipeline'; requestKey: string }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     await aws(`delete ${ref.stackName}`).deleteStack({ ...ref, requestKey: `${ref.requestKey}/${attempt}` });
     try {
