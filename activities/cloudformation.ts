@@ -19,7 +19,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../common/errors';
 import { notOwnedMessage, ownedTags, ownershipProblem, type OwnershipInput } from '../common/ownership';
 import { awsCall } from './aws-errors';
-import { pollUntil, type PollTiming } from './poll';
+import { pollUntil, type PollTiming, type WaitMode } from './poll';
 import { requestToken } from './tokens';
 
 /** A stack as the workflow sees it. */
@@ -343,14 +343,14 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
      * (null once deleted) when it ends as the operation should; otherwise fails with
      * StackFailed naming the resources that failed and why.
      */
-    async waitForStack(ref: StackRef & { operation: StackOperation }): Promise<StackInfo | null> {
+    async waitForStack(ref: StackRef & { operation: StackOperation } & WaitMode): Promise<StackInfo | null> {
       const context = { environment: ref.environment, call: 'DescribeStacks', target: ref.stackName };
       const final = await pollUntil(timing, async () => {
         const stack = await awsCall(context, () => describe(ref));
         if (!stack) return { stack: null };
         if (/_IN_PROGRESS$/.test(stack.status)) return undefined;
         return { stack };
-      });
+      }, ref);
       const stack = final.stack;
       if (!stack) {
         if (ref.operation === 'delete' || ref.operation === 'any') return null;

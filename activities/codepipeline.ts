@@ -12,7 +12,7 @@ import {
 import { ErrorType } from '../common/errors';
 import { notOwnedMessage, ownershipProblem, type OwnershipInput } from '../common/ownership';
 import { awsCall } from './aws-errors';
-import { pollUntil, type PollTiming } from './poll';
+import { pollUntil, type PollTiming, type WaitMode } from './poll';
 import { requestToken } from './tokens';
 
 /** A pipeline in a region, for the CodePipeline activities. */
@@ -90,13 +90,13 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
      * The execution a pipeline started by itself when it was created. Waits, heartbeating, until
      * CodePipeline has started it; the oldest execution is the one created with the pipeline.
      */
-    async findInitialExecution(ref: PipelineRef): Promise<string> {
+    async findInitialExecution(ref: PipelineRef & WaitMode): Promise<string> {
       const context = { environment: ref.environment, call: 'ListPipelineExecutions', target: ref.pipelineName };
       return pollUntil(timing, async () => {
         const out = await awsCall(context, () => clientFor(ref.region).send(new ListPipelineExecutionsCommand({ pipelineName: ref.pipelineName })));
         const executions = out.pipelineExecutionSummaries ?? [];
         return executions.length > 0 ? executions[executions.length - 1]!.pipelineExecutionId : undefined;
-      });
+      }, ref);
     },
 
     /**
@@ -122,7 +122,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
      * Waits, heartbeating, for an execution to end. Succeeded returns; Failed, Stopped and
      * Superseded fail with PipelineFailed and the failing action's message.
      */
-    async waitForPipelineExecution(ref: PipelineRef & { executionId: string }): Promise<ExecutionOutcome> {
+    async waitForPipelineExecution(ref: PipelineRef & { executionId: string } & WaitMode): Promise<ExecutionOutcome> {
       const context = { environment: ref.environment, call: 'GetPipelineExecution', target: ref.pipelineName };
       const execution = await pollUntil(timing, async () => {
         const out = await awsCall(context, () =>
@@ -130,7 +130,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
         );
         const found = out.pipelineExecution!;
         return RUNNING.has(found.status ?? '') ? undefined : found;
-      });
+      }, ref);
       const appVersion = execution.variables?.find((v) => v.name === 'AppVersion')?.resolvedValue;
       if (execution.status === 'Succeeded') return { executionId: ref.executionId, status: 'Succeeded', appVersion };
       const actions = execution.status === 'Failed' ? await failedActions(ref, ref.executionId) : [];
@@ -164,7 +164,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
     },
 
     /** Waits for a stopped execution to come to rest, whatever its end. */
-    async waitForExecutionToSettle(ref: PipelineRef & { executionId: string }): Promise<string> {
+    async waitForExecutionToSettle(ref: PipelineRef & { executionId: string } & WaitMode): Promise<string> {
       const context = { environment: ref.environment, call: 'GetPipelineExecution', target: ref.pipelineName };
       return pollUntil(timing, async () => {
         const out = await awsCall(context, () =>
@@ -172,7 +172,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
         );
         const status = out.pipelineExecution?.status ?? 'Unknown';
         return RUNNING.has(status) ? undefined : status;
-      });
+      }, ref);
     },
   };
 }

@@ -1,4 +1,5 @@
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WAITING } from '../common/errors';
 
 /** How a waiting activity polls: fast first, then slower, so short operations are seen at once and long ones cost few calls. */
 export interface PollTiming {
@@ -18,13 +19,36 @@ const BACKOFF = 1.6;
  */
 export const HEARTBEAT_EVERY_MS = 2_000;
 
+/** The delay before poll number `polls + 1`. */
+function delayAfter(timing: PollTiming, polls: number): number {
+  return Math.min(timing.maxMs, timing.minMs * BACKOFF ** Math.min(Math.max(polls - 1, 0), 30));
+}
+
+/** How a wait spends the time between its polls. */
+export interface WaitMode {
+  /**
+   * One poll per activity attempt: while not done, the attempt fails with the retryable
+   * {@link WAITING} type and the next poll's delay as its next-retry delay, so the wait holds no
+   * worker slot while it sleeps and its history gains no event per poll. Without it (histories
+   * recorded before), the attempt polls and sleeps in place, heartbeating.
+   */
+  betweenAttempts?: boolean;
+}
+
 /**
- * Calls `check` until it returns a value, heartbeating between polls. A retried attempt
- * resumes its count (and so its delay) from the last heartbeat; the sleep ends early when
- * the activity is cancelled, and the cancellation is rethrown.
+ * Calls `check` until it returns a value. Between attempts (see {@link WaitMode}) or in place,
+ * heartbeating between polls: a retried attempt then resumes its count (and so its delay) from
+ * the last heartbeat; the sleep ends early when the activity is cancelled, and the
+ * cancellation is rethrown.
  */
-export async function pollUntil<T>(timing: PollTiming, check: () => Promise<T | undefined>): Promise<T> {
+export async function pollUntil<T>(timing: PollTiming, check: () => Promise<T | undefined>, mode: WaitMode = {}): Promise<T> {
   const context = Context.current();
+  if (mode.betweenAttempts) {
+    const result = await check();
+    if (result !== undefined) return result;
+    const delay = delayAfter(timing, context.info.attempt);
+    throw ApplicationFailure.create({ type: WAITING, message: `not done yet; polling again in ${delay} ms`, nextRetryDelay: delay });
+  }
   const resumed = context.info.heartbeatDetails as { polls?: number } | undefined;
   let polls = resumed?.polls ?? 0;
   for (;;) {
@@ -32,7 +56,7 @@ export async function pollUntil<T>(timing: PollTiming, check: () => Promise<T | 
     if (result !== undefined) return result;
     polls += 1;
     context.heartbeat({ polls });
-    const delay = Math.min(timing.maxMs, timing.minMs * BACKOFF ** Math.min(polls - 1, 30));
+    const delay = delayAfter(timing, polls);
     for (let slept = 0; slept < delay; slept += HEARTBEAT_EVERY_MS) {
       if (slept > 0) context.heartbeat({ polls });
       await context.sleep(Math.min(HEARTBEAT_EVERY_MS, delay - slept));

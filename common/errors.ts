@@ -29,6 +29,12 @@ export const ErrorType = {
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
+/**
+ * A wait's poll found the operation still running: the activity's retry policy is the poll
+ * interval (the failure carries the next delay), so nothing is held while it sleeps. Retryable.
+ */
+export const WAITING = 'StillWaiting';
+
 /** Error types the retry policy must not retry. */
 export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.InvalidTemplate,

@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   type ActivityOptions,
   type RetryPolicy,
@@ -58,13 +59,36 @@ function aws(summary: string) {
   return proxyActivities<Activities>({ ...AWS_CALL, summary });
 }
 /**
- * Waits: long, heartbeating at least every 2 s whatever the poll delay, resumed from their last
- * heartbeat after a worker crash, which the heartbeat timeout notices within seconds.
+ * Waits of histories recorded before {@link POLL_BETWEEN_ATTEMPTS_PATCH}: long, polling in place
+ * and heartbeating at least every 2 s, resumed from their last heartbeat after a worker crash.
  */
 const WAIT: ActivityOptions = { startToCloseTimeout: '4 hours', heartbeatTimeout: '10 seconds', retry: { ...retry, maximumAttempts: 50 } };
+/**
+ * Waits that poll once per activity attempt: the retry policy is the poll interval (each
+ * attempt that finds the operation still running fails with StillWaiting and the next delay),
+ * so a waiting deployment holds no worker slot while it sleeps, and its history gains no event
+ * per poll. A worker that dies during a poll is noticed when the attempt's short timeout ends.
+ */
+const POLL: ActivityOptions = {
+  startToCloseTimeout: '15 seconds',
+  scheduleToCloseTimeout: '24 hours',
+  retry: { ...retry, maximumAttempts: Number.POSITIVE_INFINITY },
+};
+/** Marks histories whose waits poll between attempts (recorded before: polling in place, heartbeating). */
+const POLL_BETWEEN_ATTEMPTS_PATCH = 'waits-poll-between-attempts';
+
+type Waits = Pick<Activities, 'waitForStack' | 'findInitialExecution' | 'waitForPipelineExecution' | 'waitForExecutionToSettle'>;
+
 /** Waits, each with its summary in the Temporal UI. */
-function waits(summary: string) {
-  return proxyActivities<Activities>({ ...WAIT, summary });
+function waits(summary: string): Waits {
+  if (!patched(POLL_BETWEEN_ATTEMPTS_PATCH)) return proxyActivities<Activities>({ ...WAIT, summary });
+  const polls = proxyActivities<Activities>({ ...POLL, summary });
+  return {
+    waitForStack: (ref) => polls.waitForStack({ ...ref, betweenAttempts: true }),
+    findInitialExecution: (ref) => polls.findInitialExecution({ ...ref, betweenAttempts: true }),
+    waitForPipelineExecution: (ref) => polls.waitForPipelineExecution({ ...ref, betweenAttempts: true }),
+    waitForExecutionToSettle: (ref) => polls.waitForExecutionToSettle({ ...ref, betweenAttempts: true }),
+  };
 }
 
 /** Attempts to get a stack out of a stuck state before giving up. */
