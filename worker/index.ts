@@ -7,7 +7,7 @@ import { connectionOptions } from '../common/temporal-settings';
 import { connectClient } from '../starter/client';
 import { startHealthServer } from './health';
 import { ensureDriftSchedule } from './schedule';
-import type { WorkerSettings } from './settings';
+import type { WorkerSettings, WorkerTuning } from './settings';
 
 /** The workflow bundle `npm run build` writes; without it the worker bundles at start (a few seconds). */
 const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -26,6 +26,18 @@ export interface RunWorkerOptions {
 export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
   if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
   return { workflowsPath: require.resolve('../workflows') };
+}
+
+/** The SDK's options for the tuning that is set; what is unset keeps the SDK's own default. */
+export function tuningOptions(tuning: WorkerTuning): Partial<WorkerOptions> {
+  return {
+    ...(tuning.maxActivities === undefined ? {} : { maxConcurrentActivityTaskExecutions: tuning.maxActivities }),
+    ...(tuning.maxWorkflowTasks === undefined ? {} : { maxConcurrentWorkflowTaskExecutions: tuning.maxWorkflowTasks }),
+    // maxConcurrent*TaskPolls are declared by this SDK version but not read: the poller behaviour is.
+    ...(tuning.activityPollers === undefined ? {} : { activityTaskPollerBehavior: { type: 'simple-maximum', maximum: tuning.activityPollers } }),
+    ...(tuning.workflowPollers === undefined ? {} : { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: tuning.workflowPollers } }),
+    ...(tuning.maxActivitiesPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: tuning.maxActivitiesPerSecond }),
+  };
 }
 
 /**
@@ -61,6 +73,7 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
         installation: settings.installation,
       }),
       shutdownGraceTime: '10s',
+      ...tuningOptions(settings.tuning),
     });
     // Deployments do not depend on the schedule: a refusal (e.g. no permission on schedules) is logged, not fatal.
     await ensureDriftSchedule(temporal.client, { taskQueue: settings.temporal.taskQueue, intervalMs: settings.driftIntervalMs }).then(

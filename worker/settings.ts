@@ -39,7 +39,27 @@ export interface WorkerSettings {
    * requires on stacks that carry one; default `<TEMPORAL_NAMESPACE>/<CFN_GITOPS_TASK_QUEUE>`.
    */
   installation: string;
+  /** The worker's slots, pollers and rate limit; an absent field keeps the Temporal SDK's default. */
+  tuning: WorkerTuning;
 }
+
+/** How much work one worker takes at once, and how fast the task queue hands out activities. */
+export interface WorkerTuning {
+  /** CFN_GITOPS_MAX_ACTIVITIES: activities this worker runs at once (the SDK's maxConcurrentActivityTaskExecutions, default 100). */
+  maxActivities?: number;
+  /** CFN_GITOPS_MAX_WORKFLOW_TASKS: workflow tasks this worker runs at once (the SDK's maxConcurrentWorkflowTaskExecutions, default 40). */
+  maxWorkflowTasks?: number;
+  /** CFN_GITOPS_ACTIVITY_POLLERS: activity task polls this worker keeps open (default min(10, CFN_GITOPS_MAX_ACTIVITIES)). */
+  activityPollers?: number;
+  /** CFN_GITOPS_WORKFLOW_POLLERS: workflow task polls this worker keeps open (default min(10, CFN_GITOPS_MAX_WORKFLOW_TASKS)). */
+  workflowPollers?: number;
+  /** CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: activities the whole task queue starts per second, across all workers (default: no limit). */
+  maxActivitiesPerSecond?: number;
+}
+
+/** The SDK's own defaults, which the poller counts are checked against when the slots are not set. */
+const SDK_DEFAULT_ACTIVITIES = 100;
+const SDK_DEFAULT_WORKFLOW_TASKS = 40;
 
 const workerSchema = z.object({
   AWS_REGION: z.string().optional(),
@@ -57,7 +77,29 @@ const workerSchema = z.object({
   CFN_GITOPS_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   // A tag value: at most 256 characters for CloudFormation and CodePipeline.
   CFN_GITOPS_INSTALLATION: z.string().min(1).max(256).optional(),
+  CFN_GITOPS_MAX_ACTIVITIES: z.coerce.number().int().min(1).optional(),
+  // The SDK refuses fewer than 2 workflow task slots while workflows are cached.
+  CFN_GITOPS_MAX_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+  CFN_GITOPS_ACTIVITY_POLLERS: z.coerce.number().int().min(1).optional(),
+  // One sticky and one normal poll at least.
+  CFN_GITOPS_WORKFLOW_POLLERS: z.coerce.number().int().min(2).optional(),
+  CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 });
+
+/** Poll counts above the slots they fill would hold tasks no slot can take: refused with the fix. */
+function checkPollers(w: z.infer<typeof workerSchema>): void {
+  const pairs = [
+    ['CFN_GITOPS_ACTIVITY_POLLERS', w.CFN_GITOPS_ACTIVITY_POLLERS, 'CFN_GITOPS_MAX_ACTIVITIES', w.CFN_GITOPS_MAX_ACTIVITIES, SDK_DEFAULT_ACTIVITIES],
+    ['CFN_GITOPS_WORKFLOW_POLLERS', w.CFN_GITOPS_WORKFLOW_POLLERS, 'CFN_GITOPS_MAX_WORKFLOW_TASKS', w.CFN_GITOPS_MAX_WORKFLOW_TASKS, SDK_DEFAULT_WORKFLOW_TASKS],
+  ] as const;
+  for (const [pollName, pollers, slotName, slots, sdkDefault] of pairs) {
+    const limit = slots ?? sdkDefault;
+    if (pollers !== undefined && pollers > limit) {
+      const from = slots === undefined ? ` (${slotName} is unset: the SDK's default)` : '';
+      throw new Error(`invalid settings: ${pollName}: ${pollers} pollers cannot exceed ${slotName}, ${limit}${from}; lower ${pollName} or raise ${slotName}`);
+    }
+  }
+}
 
 /**
  * The worker's settings from environment variables, with local defaults.
@@ -68,6 +110,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   const parsed = workerSchema.safeParse(env);
   if (!parsed.success) throw new Error(`invalid settings: ${explainZodError(parsed.error)}`);
   const w = parsed.data;
+  checkPollers(w);
   const temporal = readTemporalSettings(env);
   const installation = w.CFN_GITOPS_INSTALLATION ?? `${temporal.namespace}/${temporal.taskQueue}`;
   if (!TAG_VALUE.test(installation)) {
@@ -92,5 +135,12 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
     logLevel: w.CFN_GITOPS_LOG_LEVEL,
     healthPort: w.CFN_GITOPS_HEALTH_PORT,
     installation,
+    tuning: {
+      maxActivities: w.CFN_GITOPS_MAX_ACTIVITIES,
+      maxWorkflowTasks: w.CFN_GITOPS_MAX_WORKFLOW_TASKS,
+      activityPollers: w.CFN_GITOPS_ACTIVITY_POLLERS,
+      workflowPollers: w.CFN_GITOPS_WORKFLOW_POLLERS,
+      maxActivitiesPerSecond: w.CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND,
+    },
   };
 }
