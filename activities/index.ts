@@ -3,7 +3,7 @@ import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { policyFor, type EnvironmentPolicy, type PolicySettings } from '../common/policy';
-import { createCloudFormationActivities } from './cloudformation';
+import { createCloudFormationActivities, stackReady, type StackChange, type StackInspection } from './cloudformation';
 import { createCodePipelineActivities } from './codepipeline';
 import { createDriftActivities, createEnvironmentWorkflows } from './drift';
 import type { PollTiming } from './poll';
@@ -41,10 +41,28 @@ export interface ActivityDependencies {
  * @example const activities = createActivities({ aws, policy, timing: { minMs: 1000, maxMs: 15000 }, defaultRegion: 'us-east-1' });
  */
 export function createActivities(deps: ActivityDependencies) {
+  const cloudFormation = createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation });
+  const codePipeline = createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing, { installation: deps.installation });
+  const s3 = createS3Activities((region) => deps.aws.s3(region));
   return {
-    ...createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation }),
-    ...createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing, { installation: deps.installation }),
-    ...createS3Activities((region) => deps.aws.s3(region)),
+    ...cloudFormation,
+    ...codePipeline,
+    ...s3,
+
+    /**
+     * The common sync in one activity (one task instead of three, each call idempotent): publish
+     * the environment template, inspect the pipeline stack and, when it stands ready and needs no
+     * update, start the execution with the same token a separate start would use. Anything else
+     * (absent, busy, failed, changed) is left to the workflow with the inspection it needs.
+     */
+    async beginSync(input: { change: StackChange; bucket: string; environmentTemplate: string; pipelineName: string; appVersion: string }): Promise<{ inspection: StackInspection; executionId?: string }> {
+      const { change } = input;
+      await s3.publishSource({ environment: change.environment, region: change.region, bucket: input.bucket, environmentTemplate: input.environmentTemplate });
+      const inspection = await cloudFormation.inspectStack(change);
+      if (!inspection.stack || inspection.needsUpdate || !stackReady(inspection.stack.status)) return { inspection };
+      const executionId = await codePipeline.startPipelineExecution({ environment: change.environment, region: change.region, pipelineName: input.pipelineName, appVersion: input.appVersion, requestKey: change.requestKey });
+      return { inspection, executionId };
+    },
     ...createDriftActivities({
       cloudFormation: (region) => deps.aws.cloudFormation(region),
       codePipeline: (region) => deps.aws.codePipeline(region),

@@ -1,4 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import { WAITING } from '../common/errors';
 
 /** How a waiting activity polls: fast first, then slower, so short operations are seen at once and long ones cost few calls. */
@@ -46,8 +47,9 @@ export async function pollUntil<T>(timing: PollTiming, check: () => Promise<T | 
   if (mode.betweenAttempts) {
     const result = await check();
     if (result !== undefined) return result;
-    const delay = delayAfter(timing, context.info.attempt);
-    throw ApplicationFailure.create({ type: WAITING, message: `not done yet; polling again in ${delay} ms`, nextRetryDelay: delay });
+    const delay = Math.round(delayAfter(timing, context.info.attempt));
+    // Benign: a poll that finds the operation running is not a failure to log or count.
+    throw ApplicationFailure.create({ type: WAITING, message: `not done yet; polling again in ${delay} ms`, nextRetryDelay: delay, category: ApplicationFailureCategory.BENIGN });
   }
   const resumed = context.info.heartbeatDetails as { polls?: number } | undefined;
   let polls = resumed?.polls ?? 0;

@@ -11,7 +11,7 @@ import { BUCKET, failure, newAttempt, REGION, startTier, type Tier } from './har
 
 const TIMING = { minMs: 40, maxMs: 150 };
 /** The delay the retry policy waits before attempt `attempt + 1`. */
-const delayAfter = (attempt: number) => Math.min(TIMING.maxMs, TIMING.minMs * 1.6 ** (attempt - 1));
+const delayAfter = (attempt: number) => Math.round(Math.min(TIMING.maxMs, TIMING.minMs * 1.6 ** (attempt - 1)));
 
 const TEMPLATE = 'Parameters:\n  AppVersion: { Type: String }\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !Ref AppVersion\n';
 
@@ -39,7 +39,7 @@ describe('waits that poll once per activity attempt', () => {
         return { result: await run(attempt), waits };
       } catch (error) {
         const waiting = error as ApplicationFailure;
-        expect(waiting).toMatchObject({ type: 'StillWaiting', nonRetryable: false, nextRetryDelay: delayAfter(attempt) });
+        expect(waiting).toMatchObject({ type: 'StillWaiting', nonRetryable: false, nextRetryDelay: delayAfter(attempt), category: 'BENIGN' });
         waits.push(waiting);
         await new Promise((resolve) => setTimeout(resolve, Number(waiting.nextRetryDelay)));
       }

@@ -61,7 +61,7 @@ export function desiredState(environment: string, options: DesiredOptions): Desi
 export type DeploymentActivityName =
   | 'getPolicy' | 'publishSource' | 'inspectStack' | 'createStack' | 'updateStack' | 'waitForStack' | 'deleteStack' | 'continueUpdateRollback'
   | 'describeStack' | 'findInitialExecution' | 'startPipelineExecution' | 'waitForPipelineExecution' | 'stopPipelineExecution' | 'waitForExecutionToSettle'
-  | 'previewStackChanges';
+  | 'previewStackChanges' | 'beginSync';
 
 /** Those activities, each a jest mock with the real one's signature. */
 export type ActivityMocks = { [K in DeploymentActivityName]: jest.Mock<ReturnType<Activities[K]>, Parameters<Activities[K]>> };
@@ -142,6 +142,14 @@ export class FakeAws {
       }),
       stopPipelineExecution: activity('stopPipelineExecution', async () => undefined),
       waitForExecutionToSettle: activity('waitForExecutionToSettle', async () => 'Stopped'),
+      // Made of the others, as the real one is: publish, inspect and, when the stack stands ready, start.
+      beginSync: activity('beginSync', async (input) => {
+        await this.activities.publishSource({ environment: input.change.environment, region: input.change.region, bucket: input.bucket, environmentTemplate: input.environmentTemplate });
+        const inspection = await this.activities.inspectStack(input.change);
+        if (!inspection.stack || inspection.needsUpdate) return { inspection };
+        const executionId = await this.activities.startPipelineExecution({ environment: input.change.environment, region: input.change.region, pipelineName: input.pipelineName, appVersion: input.appVersion, requestKey: input.change.requestKey });
+        return { inspection, executionId };
+      }),
       previewStackChanges: activity('previewStackChanges', async (change) =>
         this.pipelineStack === 'absent' ? [`Add ${change.stackName}`] : this.pipelineStack === 'needsUpdate' ? ['Modify Pipeline (AWS::CodePipeline::Pipeline): Properties'] : [],
       ),
@@ -167,6 +175,8 @@ export class FakeAws {
   /** Names of the activities called, in call order. */
   callOrder(): string[] {
     return Object.entries(this.activities)
+      // beginSync is made of the others, which are listed themselves.
+      .filter(([name]) => name !== 'beginSync')
       .flatMap(([name, mock]) => (mock as jest.Mock).mock.invocationCallOrder.map((order) => ({ name, order })))
       .sort((a, b) => a.order - b.order)
       .map(({ name }) => name);
