@@ -182,15 +182,19 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
   }
 
   /** Reserved parameters the template declares, plus the user's own. */
-  async function parametersFor(change: StackChange): Promise<{ ParameterKey: string; ParameterValue: string }[]> {
-    const client = clientFor(change.region);
+  /** The parameters the template declares, with their defaults (ValidateTemplate). */
+  async function declaredParameters(change: StackChange): Promise<Map<string, string | undefined>> {
     const validated = await awsCall({ environment: change.environment, call: 'ValidateTemplate', target: change.stackName }, () =>
-      client.send(new ValidateTemplateCommand({ TemplateBody: change.templateBody })),
+      clientFor(change.region).send(new ValidateTemplateCommand({ TemplateBody: change.templateBody })),
     );
-    const declared = new Set((validated.Parameters ?? []).map((p) => p.ParameterKey!));
+    return new Map((validated.Parameters ?? []).map((p) => [p.ParameterKey!, p.DefaultValue]));
+  }
+
+  async function parametersFor(change: StackChange, declared?: Map<string, string | undefined>): Promise<{ ParameterKey: string; ParameterValue: string }[]> {
+    const known = declared ?? (await declaredParameters(change));
     const required = new Set(change.requiredParameters);
     return Object.entries(change.parameters)
-      .filter(([key]) => declared.has(key) || required.has(key))
+      .filter(([key]) => known.has(key) || required.has(key))
       .map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   }
 
@@ -212,11 +216,16 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       const template = await awsCall({ ...context, call: 'GetTemplate' }, () =>
         client.send(new GetTemplateCommand({ StackName: change.stackName, TemplateStage: 'Original' })),
       );
-      const wanted = await parametersFor(change);
-      // Parameters the stack holds by their template default are not compared.
+      const declared = await declaredParameters(change);
+      const wanted = await parametersFor(change, declared);
       const ignored = new Set(change.ignoreForUpdate ?? []);
       const parametersDiffer = wanted.some((p) => !ignored.has(p.ParameterKey) && stack.parameters[p.ParameterKey] !== p.ParameterValue);
-      return { stack, needsUpdate: parametersDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
+      // A parameter taken out of the config goes back to its template default, which an update applies.
+      const passed = new Set(wanted.map((p) => p.ParameterKey));
+      const droppedDiffer = [...declared].some(
+        ([key, fallback]) => !passed.has(key) && !ignored.has(key) && fallback !== undefined && stack.parameters[key] !== undefined && stack.parameters[key] !== fallback,
+      );
+      return { stack, needsUpdate: parametersDiffer || droppedDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
     },
 
     /**

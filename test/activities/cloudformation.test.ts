@@ -137,6 +137,19 @@ describe('CloudFormation activities against the emulator', () => {
     expect(await count('UpdateStack', 'cfn-gitops-inspect')).toBe(0);
   });
 
+  it('inspectStack: a parameter taken out of the config goes back to its template default, so the stack needs an update', async () => {
+    const withLarge = change('dropped', { parameters: { ...change('dropped').parameters, Size: 'large' } });
+    await created('dropped', { parameters: withLarge.parameters });
+    const run = (c: StackChange) => newAttempt().run(tier.activities.inspectStack, c);
+    expect((await run(withLarge)).needsUpdate).toBe(false);
+    // Size is no longer passed: the stack still says large, the template's default is small.
+    expect((await run(change('dropped'))).needsUpdate).toBe(true);
+    expect(await newAttempt().run(tier.activities.updateStack, change('dropped', { requestKey: 'cfn-gitops/dropped/2-sync' }))).toBe(true);
+    await newAttempt().run(tier.activities.waitForStack, { ...ref('dropped'), operation: 'update' as const });
+    expect((await describe('cfn-gitops-dropped')).Parameters?.find((p) => p.ParameterKey === 'Size')?.ParameterValue).toBe('small');
+    expect((await run(change('dropped'))).needsUpdate).toBe(false);
+  });
+
   it('updateStack applies a change (false when there is nothing to update); a busy stack fails UpdateStack and DeleteStack as retryable StackBusy', async () => {
     await created('busy');
     const large = change('busy', { parameters: { ...change('busy').parameters, Size: 'large' }, requestKey: 'cfn-gitops/busy/2-sync' });
