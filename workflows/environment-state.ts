@@ -39,6 +39,8 @@ export class EnvironmentController {
   ignoredMessage?: string;
   /** A cancel for the running deployment. */
   cancelRequested?: { by?: string; reason?: string };
+  /** Search attribute values the workflow last upserted, so that it sends only changes (no rule reads them). */
+  readonly publishedAttributes = new Map<string, string | null>();
 
   constructor(environment: string, carried?: EnvironmentState, carriedPending?: DesiredState) {
     this.state = carried ?? { environment, phase: DeployPhase.Idle, deploymentCount: 0, successfulVersions: [], history: [] };

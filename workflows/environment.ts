@@ -11,6 +11,7 @@ import {
   patched,
   ParentClosePolicy,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -44,6 +45,12 @@ import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
 const { getPolicy } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 10 } });
+const { getPolicy: getPolicyLocally } = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumAttempts: 10 } });
+/**
+ * Marks histories whose policy is read by a local activity and whose search attributes are
+ * upserted only when they change (recorded before: an activity, and every attribute each time).
+ */
+const LEAN_TASKS_PATCH = 'lean-environment-tasks';
 const { previewStackChanges } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
@@ -223,7 +230,8 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   const now = () => new Date();
   if (request.action === Action.Sync) env.lastRequest = request;
   publish(env);
-  const policy: EnvironmentPolicy & { region: string } = await getPolicy({
+  // The policy is the worker's settings, read in a moment: a local activity costs no task of its own.
+  const policy: EnvironmentPolicy & { region: string } = await (patched(LEAN_TASKS_PATCH) ? getPolicyLocally : getPolicy)({
     environment: env.environment,
     repoProtected: request.repoProtected,
     region: request.settings.region,
@@ -312,7 +320,14 @@ function publish(env: EnvironmentController): void {
     { key: GIT_COMMIT, value: state.applied?.commit ?? null },
     { key: SYNC_STATUS, value: state.sync?.status ?? null },
   ] as SearchAttributeUpdatePair[];
-  upsertSearchAttributes(updates);
+  if (!patched(LEAN_TASKS_PATCH)) {
+    upsertSearchAttributes(updates);
+  } else {
+    // Only what changed: each upsert is an event in the history.
+    const changed = updates.filter(({ key, value }) => env.publishedAttributes.get(key.name) !== value);
+    for (const { key, value } of changed) env.publishedAttributes.set(key.name, value as string | null);
+    if (changed.length) upsertSearchAttributes(changed);
+  }
   const lines = [
     `**${state.environment}**: ${state.phase}`,
     `deployed: ${state.deployedVersion ?? '-'}${state.applied ? ` (${shortSha(state.applied.commit)})` : ''}`,
