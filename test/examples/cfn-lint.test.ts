@@ -40,6 +40,25 @@ describe.each(['pipeline.yaml', 'environment.yaml'])('cfn-lint on common/%s', (f
   });
 });
 
+describe('cfn-lint on examples/iam/worker-role.yaml', () => {
+  const file = path.join(ROOT, 'examples', 'iam', 'worker-role.yaml');
+
+  it('finds nothing: no errors, no warnings', () => {
+    const result = spawnSync(cfnLintCommand(), ['--format', 'json', '--regions', region, '--', file], { encoding: 'utf8', timeout: 120_000 });
+    expect(result.error).toBeUndefined();
+    expect(JSON.parse(result.stdout)).toEqual([]);
+    expect(result.status).toBe(0);
+  });
+
+  it('grants nothing outside the installation: every resource is scoped to the stack prefix, the bootstrap stack or the artifact bucket, except the calls that take none', () => {
+    const text = readFileSync(file, 'utf8');
+    const wildcards = text.split('\n').filter((line) => /Resource: '\*'/.test(line));
+    expect(wildcards).toHaveLength(1);
+    expect(text).toMatch(/Sid: StacksWithoutResource[\s\S]*cloudformation:ValidateTemplate[\s\S]*Resource: '\*'/);
+    expect(text).toMatch(/iam:PassedToService:/);
+  });
+});
+
 describe('the example configs', () => {
   const files = Object.keys(exampleSnapshot().files).filter((file) => file.endsWith('/config.yaml'));
   const declared = Object.keys(readTemplate('pipeline.yaml').Parameters);
