@@ -5,7 +5,7 @@
 #   docker run --rm -p 3000:3000 -e TEMPORAL_ADDRESS=temporal:7233 cfn-gitops server --port 3000
 #   docker run --rm -v "$PWD:/repo" -e TEMPORAL_ADDRESS=temporal:7233 cfn-gitops plan --repo /repo
 
-ARG NODE_IMAGE=node:20-slim
+ARG NODE_IMAGE=node:22-slim
 
 # Build: all dependencies, TypeScript to dist/, and the prebuilt workflow bundle (dist/workflow-bundle.js).
 FROM ${NODE_IMAGE} AS build

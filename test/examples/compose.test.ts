@@ -184,8 +184,8 @@ describe('Dockerfile', () => {
   const instructions = dockerfile.split('\n').filter((line) => /^[A-Z]+\s/.test(line));
   const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
 
-  it('builds on node:20-slim with npm ci and npm run build, then installs production dependencies only', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-slim$/m);
+  it('builds on node:22-slim with npm ci and npm run build, then installs production dependencies only', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:22-slim$/m);
     expect(instructions.filter((line) => line.startsWith('FROM ')).map((line) => line.split(/\s+/).slice(1).join(' '))).toEqual([
       '${NODE_IMAGE} AS build',
       '${NODE_IMAGE} AS deps',
