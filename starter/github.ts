@@ -1,5 +1,5 @@
-import { appendFileSync, readFileSync } from 'node:fs';
-import { renderAnnotations, renderStepSummary, type RenderedEntry } from '../common/render';
+import { readFileSync } from 'node:fs';
+import { renderStepSummary, type RenderedEntry } from '../common/render';
 
 /** The push a GitHub Actions run is about, from GITHUB_WORKSPACE and the event at GITHUB_EVENT_PATH. */
 export interface GithubPush {
@@ -33,22 +33,36 @@ export function readGithubPush(env: NodeJS.ProcessEnv = process.env): GithubPush
   return push;
 }
 
+/** Statuses that fail an environment in the `failed` output and earn an error annotation. */
+const FAILED_STATUSES = ['invalid', 'error', 'Failed'];
+
 /**
- * In GitHub Actions: the step summary table, step outputs and `::error` annotations.
- * Outside Actions (no GITHUB_STEP_SUMMARY / GITHUB_OUTPUT) it only prints annotations when asked.
+ * The step outputs `environments`, `failed` and `result`, each a JSON string.
+ * @example githubOutputs(entries).failed // '["prod"]'
  */
-export function reportToGithub(entries: RenderedEntry[], link: (workflowId: string) => string, env: NodeJS.ProcessEnv = process.env, print: (line: string) => void = console.log): void {
+export function githubOutputs(entries: RenderedEntry[]): { environments: string; failed: string; result: string } {
+  return {
+    environments: JSON.stringify(entries.map((e) => e.environment)),
+    failed: JSON.stringify(entries.filter((e) => FAILED_STATUSES.includes(e.status)).map((e) => e.environment)),
+    result: JSON.stringify(entries.map((e) => ({ environment: e.environment, action: e.action, status: e.status, workflowId: e.workflowId }))),
+  };
+}
+
+/**
+ * In GitHub Actions: the step summary table, the step outputs and an error annotation per
+ * failed environment (on its config file and line when the config is invalid), all through
+ * @actions/core, which writes GITHUB_STEP_SUMMARY and GITHUB_OUTPUT and escapes the commands.
+ * Outside Actions (no GITHUB_ACTIONS, GITHUB_STEP_SUMMARY or GITHUB_OUTPUT in `env`) it does nothing.
+ * @throws Error from @actions/core when GITHUB_STEP_SUMMARY names a file that cannot be written.
+ */
+export async function reportToGithub(entries: RenderedEntry[], link: (workflowId: string) => string, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (!env.GITHUB_ACTIONS && !env.GITHUB_STEP_SUMMARY && !env.GITHUB_OUTPUT) return;
-  if (env.GITHUB_STEP_SUMMARY) appendFileSync(env.GITHUB_STEP_SUMMARY, renderStepSummary('cfn-gitops deployments', entries, link));
-  if (env.GITHUB_OUTPUT) {
-    const failed = entries.filter((e) => ['invalid', 'error', 'Failed'].includes(e.status)).map((e) => e.environment);
-    const outputs = {
-      environments: JSON.stringify(entries.map((e) => e.environment)),
-      failed: JSON.stringify(failed),
-      result: JSON.stringify(entries.map((e) => ({ environment: e.environment, action: e.action, status: e.status, workflowId: e.workflowId }))),
-    };
-    appendFileSync(env.GITHUB_OUTPUT, Object.entries(outputs).map(([k, v]) => `${k}=${v}\n`).join(''));
+  // Loaded only here: the CLI outside Actions never pays for it.
+  const core = await import('@actions/core');
+  if (env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(renderStepSummary('cfn-gitops deployments', entries, link)).write();
+  // Without GITHUB_OUTPUT, setOutput would print the retired `::set-output` command.
+  if (env.GITHUB_OUTPUT) for (const [name, value] of Object.entries(githubOutputs(entries))) core.setOutput(name, value);
+  for (const e of entries.filter((entry) => FAILED_STATUSES.includes(entry.status))) {
+    core.error(e.error ?? e.message ?? e.status, { title: `cfn-gitops ${e.environment}`, file: e.file, startLine: e.line });
   }
-  const annotations = renderAnnotations(entries);
-  if (annotations) print(annotations);
 }

@@ -75,7 +75,7 @@ export async function startCommand(flags: PushFlags, settings: TemporalSettings,
     const link = (workflowId: string) => workflowUrl(settings, workflowId);
     if (flags.json) output.out(JSON.stringify({ ...report, environments: report.environments.map((e) => ({ ...e, url: link(e.workflowId) })) }, null, 2));
     else output.out([...plan.notes.map((n) => `note: ${n}`), renderStartReport(report.environments, link)].join('\n'));
-    reportToGithub(report.environments, link, env, output.out);
+    await reportToGithub(report.environments, link, env);
     return exitCodeFor(report);
   } finally {
     await temporal.close();

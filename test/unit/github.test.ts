@@ -44,13 +44,41 @@ describe('GitHub Actions', () => {
       { environment: 'development', action: 'sync', status: 'accepted', reason: 'config changed', appVersion: '1.5.0', workflowId: 'cfn-gitops/development', message: 'taken | runs now' },
       { environment: 'prod', action: 'sync', status: 'invalid', reason: 'config changed', workflowId: 'cfn-gitops/prod', error: 'prod/config.yaml:2: appVersion: is required', file: 'prod/config.yaml', line: 2 },
     ];
+    let printed: string[];
+    const saved = { ...process.env };
 
-    it('appends the step summary and the outputs, and prints the annotations', () => {
+    /** @actions/core reads the runner's files from process.env and prints workflow commands on stdout. */
+    function inActions(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+      Object.assign(process.env, env);
+      return env;
+    }
+
+    beforeEach(() => {
+      printed = [];
+      jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (printed.push(String(chunk).trimEnd()), true));
+    });
+    afterEach(() => {
+      jest.restoreAllMocks();
+      for (const key of ['GITHUB_ACTIONS', 'GITHUB_STEP_SUMMARY', 'GITHUB_OUTPUT']) {
+        if (saved[key] === undefined) delete process.env[key];
+        else process.env[key] = saved[key];
+      }
+    });
+
+    /** The runner's reading of a GITHUB_OUTPUT file: `name<<DELIMITER` blocks. */
+    function outputsIn(file: string): Record<string, string> {
+      const outputs: Record<string, string> = {};
+      const pattern = /^([^<\n]+)<<(\S+)\n([\s\S]*?)\n\2$/gm;
+      for (const [, name, , value] of readFileSync(file, 'utf8').matchAll(pattern)) outputs[name!] = value!;
+      return outputs;
+    }
+
+    it('appends the step summary and the outputs, and prints the annotations', async () => {
       const summary = path.join(dir, 'summary.md');
       const output = path.join(dir, 'output');
       writeFileSync(summary, '# earlier step\n');
-      const printed: string[] = [];
-      reportToGithub(entries, link, { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output }, (line) => printed.push(line));
+      writeFileSync(output, '');
+      await reportToGithub(entries, link, inActions({ GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: output }));
 
       expect(readFileSync(summary, 'utf8')).toBe(
         [
@@ -64,26 +92,27 @@ describe('GitHub Actions', () => {
           '',
         ].join('\n'),
       );
-      expect(readFileSync(output, 'utf8')).toBe(
-        [
-          'environments=["development","prod"]',
-          'failed=["prod"]',
-          'result=[{"environment":"development","action":"sync","status":"accepted","workflowId":"cfn-gitops/development"},{"environment":"prod","action":"sync","status":"invalid","workflowId":"cfn-gitops/prod"}]',
-          '',
-        ].join('\n'),
-      );
-      expect(printed).toEqual(['::error file=prod/config.yaml,line=2,title=cfn-gitops prod::prod/config.yaml:2: appVersion: is required']);
+      expect(outputsIn(output)).toEqual({
+        environments: '["development","prod"]',
+        failed: '["prod"]',
+        result: '[{"environment":"development","action":"sync","status":"accepted","workflowId":"cfn-gitops/development"},{"environment":"prod","action":"sync","status":"invalid","workflowId":"cfn-gitops/prod"}]',
+      });
+      expect(printed).toEqual(['::error title=cfn-gitops prod,file=prod/config.yaml,line=2::prod/config.yaml:2: appVersion: is required']);
     });
 
-    it('prints no annotation when all is well', () => {
-      const printed: string[] = [];
-      reportToGithub(entries.slice(0, 1), link, { GITHUB_ACTIONS: 'true' }, (line) => printed.push(line));
+    it('escapes what would break a workflow command', async () => {
+      const entry: RenderedEntry = { environment: 'a,b', action: 'sync', status: 'invalid', reason: 'added', workflowId: 'cfn-gitops/a,b', error: 'broken\n100%', file: 'odd:dir/config.yaml', line: 2 };
+      await reportToGithub([entry], link, inActions({ GITHUB_ACTIONS: 'true' }));
+      expect(printed).toEqual(['::error title=cfn-gitops a%2Cb,file=odd%3Adir/config.yaml,line=2::broken%0A100%25']);
+    });
+
+    it('prints no annotation when all is well', async () => {
+      await reportToGithub(entries.slice(0, 1), link, inActions({ GITHUB_ACTIONS: 'true' }));
       expect(printed).toEqual([]);
     });
 
-    it('does nothing outside GitHub Actions', () => {
-      const printed: string[] = [];
-      reportToGithub(entries, link, {}, (line) => printed.push(line));
+    it('does nothing outside GitHub Actions', async () => {
+      await reportToGithub(entries, link, {});
       expect(printed).toEqual([]);
       expect(existsSync(path.join(dir, 'summary.md'))).toBe(false);
     });
