@@ -17,4 +17,5 @@ export const TEST_NAMESPACES = {
   trust: 'it-trust',
   names: 'it-names',
   ownership: 'it-ownership',
+  action: 'it-action',
 } as const;
