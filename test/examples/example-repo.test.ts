@@ -136,16 +136,17 @@ describe('.github/workflows/deploy.yml', () => {
     expect(workflow.jobs.deploy.concurrency).toBeUndefined();
   });
 
-  it('checks out the whole history, installs the CLI on Node 20 and runs `cfn-gitops start --wait` against Temporal', () => {
+  it('checks out the whole history and deploys with the cfn-gitops action against Temporal', () => {
     expect(steps.find((s) => String(s.uses).startsWith('actions/checkout@'))?.with).toEqual({ 'fetch-depth': 0 });
-    expect(steps.find((s) => String(s.uses).startsWith('actions/setup-node@'))?.with).toEqual({ 'node-version': 20 });
-    expect(steps.some((s) => s.run === 'npm install -g cfn-gitops')).toBe(true);
-    const start = steps.find((s) => s.run === 'cfn-gitops start --wait');
-    expect(start?.env).toEqual({
-      TEMPORAL_ADDRESS: '${{ secrets.TEMPORAL_ADDRESS }}',
-      TEMPORAL_NAMESPACE: '${{ secrets.TEMPORAL_NAMESPACE }}',
-      TEMPORAL_API_KEY: '${{ secrets.TEMPORAL_API_KEY }}',
-      TEMPORAL_UI_URL: '${{ vars.TEMPORAL_UI_URL }}',
+    const deploy = steps.find((s) => /^[^/]+\/cfn-gitops@v1$/.test(String(s.uses)));
+    expect(deploy?.with).toEqual({
+      'temporal-address': '${{ secrets.TEMPORAL_ADDRESS }}',
+      'temporal-namespace': '${{ secrets.TEMPORAL_NAMESPACE }}',
+      'temporal-api-key': '${{ secrets.TEMPORAL_API_KEY }}',
+      'temporal-ui-url': '${{ vars.TEMPORAL_UI_URL }}',
     });
+    // Every input it passes is one the action declares.
+    const action = parse(readFileSync(path.join(EXAMPLE_REPO, '..', '..', 'action.yml'), 'utf8'));
+    expect(Object.keys(deploy!.with).filter((input) => !(input in action.inputs))).toEqual([]);
   });
 });
