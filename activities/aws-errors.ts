@@ -8,6 +8,8 @@ export interface CallContext {
   call: string;
   /** Stack or pipeline name. */
   target: string;
+  /** What the user does when the target is missing (S3's NoSuchBucket), appended to AWS's reason. */
+  whenMissing?: string;
 }
 
 const THROTTLING = new Set([
@@ -45,6 +47,7 @@ export function classifyAwsError(error: unknown): ErrorType {
   if (THROTTLING.has(name)) return ErrorType.Throttled;
   if (TRANSIENT.has(name) || status >= 500 || NETWORK.has(err?.code ?? '') || NETWORK.has(name)) return ErrorType.Unavailable;
   if (name === 'ValidationError' && STACK_BUSY.test(err?.message ?? '')) return ErrorType.StackBusy;
+  if (name === 'NoSuchBucket') return ErrorType.ArtifactBucketMissing;
   if (name === 'ValidationError' || name === 'InsufficientCapabilitiesException' || name === 'InvalidParameterValue') return ErrorType.InvalidTemplate;
   if (ACCESS.has(name) || status === 403) return ErrorType.AccessDenied;
   return ErrorType.AwsError;
@@ -60,7 +63,7 @@ export function toApplicationFailure(error: unknown, context: CallContext): Appl
   if (error instanceof ApplicationFailure) return error;
   const err = error as AwsLikeError;
   const type = classifyAwsError(error);
-  const reason = err?.message || err?.name || String(error);
+  const reason = (err?.message || err?.name || String(error)) + (type === ErrorType.ArtifactBucketMissing && context.whenMissing ? `; ${context.whenMissing}` : '');
   return ApplicationFailure.create({
     type,
     nonRetryable: !RETRYABLE.has(type),

@@ -18,6 +18,7 @@ import {
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../common/errors';
 import { notOwnedMessage, ownedTags, ownershipProblem, type OwnershipInput } from '../common/ownership';
+import type { ArtifactBuckets } from './artifact-bucket';
 import { awsCall } from './aws-errors';
 import { pollUntil, type PollTiming, type WaitMode } from './poll';
 import { requestToken } from './tokens';
@@ -129,6 +130,8 @@ export type StackKind = 'pipeline' | 'environment';
 export interface CloudFormationOptions {
   /** This installation's id, written as the `cfn-gitops:installation` tag and checked against it. */
   installation?: string;
+  /** Turns an `ArtifactBucket` parameter that means the bootstrap stack's bucket into its name. */
+  artifactBuckets?: ArtifactBuckets;
 }
 
 /** CloudFormation activities over one client factory. */
@@ -193,9 +196,17 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
   async function parametersFor(change: StackChange, declared?: Map<string, string | undefined>): Promise<{ ParameterKey: string; ParameterValue: string }[]> {
     const known = declared ?? (await declaredParameters(change));
     const required = new Set(change.requiredParameters);
-    return Object.entries(change.parameters)
-      .filter(([key]) => known.has(key) || required.has(key))
-      .map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+    const passed = Object.entries(change.parameters).filter(([key]) => known.has(key) || required.has(key));
+    return Promise.all(
+      passed.map(async ([ParameterKey, ParameterValue]) => ({
+        ParameterKey,
+        // Resolved only when the template takes it: a pipeline without ArtifactBucket needs no bootstrap.
+        ParameterValue:
+          ParameterKey === 'ArtifactBucket' && options.artifactBuckets
+            ? await options.artifactBuckets.resolve({ environment: change.environment, region: change.region, artifactBucket: ParameterValue })
+            : ParameterValue,
+      })),
+    );
   }
 
   return {

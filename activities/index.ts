@@ -3,6 +3,7 @@ import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client } from '@temporalio/client';
 import { policyFor, type EnvironmentPolicy, type PolicySettings } from '../common/policy';
+import { createArtifactBuckets } from './artifact-bucket';
 import { createCloudFormationActivities, stackReady, type StackChange, type StackInspection } from './cloudformation';
 import { createCodePipelineActivities } from './codepipeline';
 import { createDriftActivities, createEnvironmentWorkflows } from './drift';
@@ -41,9 +42,11 @@ export interface ActivityDependencies {
  * @example const activities = createActivities({ aws, policy, timing: { minMs: 1000, maxMs: 15000 }, defaultRegion: 'us-east-1' });
  */
 export function createActivities(deps: ActivityDependencies) {
-  const cloudFormation = createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation });
+  // One lookup of each region's bootstrap bucket, shared by the S3 upload and the ArtifactBucket parameter.
+  const artifactBuckets = createArtifactBuckets((region) => deps.aws.cloudFormation(region));
+  const cloudFormation = createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation, artifactBuckets });
   const codePipeline = createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing, { installation: deps.installation });
-  const s3 = createS3Activities((region) => deps.aws.s3(region));
+  const s3 = createS3Activities((region) => deps.aws.s3(region), artifactBuckets);
   return {
     ...cloudFormation,
     ...codePipeline,

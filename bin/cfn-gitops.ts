@@ -209,6 +209,19 @@ program
   );
 
 program
+  .command('bootstrap')
+  .description('create or update the stack cfn-gitops-bootstrap holding the artifact bucket (versioned, encrypted, private), used when common/gitops.yaml names no artifactBucket')
+  .option('--region <region>', 'the region to bootstrap (default: AWS_REGION or the AWS config)')
+  .option('--bucket-name <name>', 'name the bucket (default: a unique name CloudFormation chooses; an existing stack keeps its bucket)')
+  .option('--json', 'print { stackName, bucket, region, status } as JSON')
+  .action(
+    action(async (flags: { region?: string; bucketName?: string; json?: boolean }) => {
+      const { bootstrapCommand } = await import('../starter/bootstrap');
+      return bootstrapCommand(flags, output);
+    }),
+  );
+
+program
   .command('server')
   .description('run the API server: dashboard, status and approvals API, GitHub webhook receiver')
   .option('--port <port>', 'port to listen on', port, 3000)

@@ -2,7 +2,6 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient, ListPipelineExecutionsCommand } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { simpleGit } from 'simple-git';
 import { cpSync, writeFileSync, readFileSync } from 'node:fs';
 import { stateQuery } from '../common/messages';
@@ -10,6 +9,7 @@ import { environmentWorkflowId } from '../common/names';
 import { renderStartReport } from '../common/render';
 import { readTemporalSettings } from '../common/temporal-settings';
 import { startEmulator } from '../emulator';
+import { bootstrap } from '../starter/bootstrap';
 import { connectClient, workflowUrl } from '../starter/client';
 import { approve } from '../starter/decide';
 import { createGitReader } from '../starter/git';
@@ -60,8 +60,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     say(`▶ AWS emulator on ${emulator.url}`);
     const region = 'us-east-1';
     const aws = { region, endpoint: emulator.url, credentials: CREDENTIALS };
-    const s3 = new S3Client({ ...aws, forcePathStyle: true });
-    await s3.send(new CreateBucketCommand({ Bucket: 'cfn-gitops-artifacts' }));
+    // As a user starts: `cfn-gitops bootstrap` makes the artifact bucket the example repo relies on.
+    const bootstrapClient = new CloudFormationClient(aws);
+    const bootstrapped = await bootstrap({ cloudFormation: bootstrapClient, region, wait: { minDelay: 0.25, maxDelay: 1 } }).finally(() => bootstrapClient.destroy());
+    say(`▶ cfn-gitops bootstrap: stack ${bootstrapped.stackName} ${bootstrapped.status}, artifact bucket ${bootstrapped.bucket}`);
 
     const env = {
       ...process.env,

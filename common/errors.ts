@@ -24,6 +24,11 @@ export const ErrorType = {
    * that environment (or by another installation), so it is not touched. Not retryable.
    */
   NotOwned: 'NotOwned',
+  /**
+   * The artifact bucket is not there: no bootstrap stack in the region, or S3 says NoSuchBucket;
+   * the message names `cfn-gitops bootstrap`. Not retryable (the failure itself says so).
+   */
+  ArtifactBucketMissing: 'ArtifactBucketMissing',
   /** Any other AWS error. Not retryable. */
   AwsError: 'AwsError',
 } as const;

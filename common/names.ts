@@ -1,11 +1,15 @@
+import { BOOTSTRAP_BUCKET } from './bootstrap';
 import type { Action, RepoSettings } from './types';
 
 /** Task queue the worker polls unless CFN_GITOPS_TASK_QUEUE says otherwise. */
 export const DEFAULT_TASK_QUEUE = 'cfn-gitops';
 /** Stack name prefix unless `common/gitops.yaml` sets `stackPrefix`. */
 export const DEFAULT_STACK_PREFIX = 'cfn-gitops-';
-/** Artifact bucket unless `common/gitops.yaml` sets `artifactBucket`. */
-export const DEFAULT_ARTIFACT_BUCKET = 'cfn-gitops-artifacts';
+/**
+ * Artifact bucket unless `common/gitops.yaml` sets `artifactBucket`: the bucket of the bootstrap
+ * stack (`cfn-gitops bootstrap`) in the environment's region, which the worker looks up.
+ */
+export const DEFAULT_ARTIFACT_BUCKET = BOOTSTRAP_BUCKET;
 /** Name of an environment's config file inside its folder. */
 export const CONFIG_FILE = 'config.yaml';
 /** Folder of shared templates and repo settings. */

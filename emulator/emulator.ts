@@ -80,7 +80,7 @@ export class Emulator {
     };
     const cfn = new CloudFormationEngine(ctx, this.plans);
     const pipelines = new PipelineEngine(ctx, { s3: this.s3, cloudFormation: (r) => this.region(r).cfn }, this.plans);
-    cfn.setProvisioner(this.provisioner(pipelines));
+    cfn.setProvisioner(this.provisioner(pipelines, name));
     cfn.setTemplateFetcher((url) => this.s3.readUrl(url));
     const region: Region = {
       name,
@@ -95,7 +95,7 @@ export class Emulator {
   }
 
   /** What stands behind resources: pipelines in the region, buckets in S3. */
-  private provisioner(pipelines: PipelineEngine): ResourceProvisioner {
+  private provisioner(pipelines: PipelineEngine, region: string): ResourceProvisioner {
     const s3 = this.s3;
     return {
       create(stack: StackRecord, r) {
@@ -104,12 +104,15 @@ export class Emulator {
           if (s3.buckets.has(r.physicalId)) {
             throw new Error(`Resource handler returned message: "${r.physicalId} already exists" (HandlerErrorCode: AlreadyExists)`);
           }
-          s3.createBucket(r.physicalId);
+          s3.createBucket(r.physicalId, region);
+          s3.applyBucketProperties(r.physicalId, r.properties);
         }
       },
       update(_stack, before, after) {
         if (after.type === 'AWS::CodePipeline::Pipeline' && before.physicalId === after.physicalId) {
           pipelines.updateFromStack(after.physicalId, after.properties);
+        } else if (after.type === 'AWS::S3::Bucket' && before.physicalId === after.physicalId) {
+          s3.applyBucketProperties(after.physicalId, after.properties);
         }
       },
       delete(stack, r) {

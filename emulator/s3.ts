@@ -3,12 +3,13 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { AwsError } from './errors';
 import type { Json } from './json';
 import { hex, suffix } from './random';
-import { xmlDocument, type XmlValue } from './xml';
+import { writeXml, xmlDocument, type XmlValue } from './xml';
 
 /**
  * A minimal S3: path-style buckets and objects (CreateBucket, HeadBucket, DeleteBucket,
  * ListBuckets, PutObject, GetObject, HeadObject, DeleteObject, ListObjectsV2), enough for
- * pipeline sources, artifact stores and TemplateURL.
+ * pipeline sources, artifact stores and TemplateURL; and the bucket settings a stack's
+ * `AWS::S3::Bucket` gives (versioning, default encryption, public access block, lifecycle).
  */
 
 /** A stored object. */
@@ -22,12 +23,25 @@ export interface S3Object {
   versionId: string;
 }
 
+/** One lifecycle rule, in the S3 API's shape (`<Rule>` of GetBucketLifecycleConfiguration). */
+export type LifecycleRule = { [key: string]: Json };
+
+/** Settings of a bucket; absent ones are S3's defaults (unversioned, SSE-S3, no block, no rules). */
+export interface BucketSettings {
+  versioning?: 'Enabled' | 'Suspended';
+  /** Default encryption rules: `{SSEAlgorithm, KMSMasterKeyID?, BucketKeyEnabled?}`. */
+  encryption?: { SSEAlgorithm: string; KMSMasterKeyID?: string; BucketKeyEnabled?: boolean }[];
+  publicAccessBlock?: { BlockPublicAcls: boolean; IgnorePublicAcls: boolean; BlockPublicPolicy: boolean; RestrictPublicBuckets: boolean };
+  lifecycle?: LifecycleRule[];
+}
+
 /** A bucket. */
 export interface S3Bucket {
   name: string;
   created: number;
   region: string;
   objects: Map<string, S3Object>;
+  settings: BucketSettings;
 }
 
 /** The result of an S3 request. */
@@ -59,7 +73,7 @@ export class S3Store {
   createBucket(name: string, region = this.defaultRegion): S3Bucket {
     let bucket = this.buckets.get(name);
     if (!bucket) {
-      bucket = { name, created: Date.now(), region, objects: new Map() };
+      bucket = { name, created: Date.now(), region, objects: new Map(), settings: {} };
       this.buckets.set(name, bucket);
       this.changed();
     }
@@ -74,6 +88,17 @@ export class S3Store {
       throw new AwsError('BucketNotEmpty', 'The bucket you tried to delete is not empty', 409, { BucketName: name });
     }
     this.buckets.delete(name);
+    this.changed();
+  }
+
+  /**
+   * Sets a bucket's settings from the properties of an `AWS::S3::Bucket` (CloudFormation's
+   * shape); what the properties leave out goes back to S3's default.
+   */
+  applyBucketProperties(name: string, properties: { [key: string]: Json } | undefined): void {
+    const bucket = this.buckets.get(name);
+    if (!bucket) return;
+    bucket.settings = bucketSettingsFromProperties(properties ?? {});
     this.changed();
   }
 
@@ -146,6 +171,7 @@ export class S3Store {
     if (!key) {
       switch (method) {
         case 'PUT':
+          if (q.has('versioning')) return this.putVersioning(bucket, rawBody);
           return this.createBucketCall(bucket, rawBody);
         case 'HEAD':
           if (!this.buckets.has(bucket)) throw noSuchBucket(bucket);
@@ -159,10 +185,7 @@ export class S3Store {
             const region = this.buckets.get(bucket)?.region;
             return xml('GetBucketLocation', target, 'LocationConstraint', region === 'us-east-1' ? undefined : region);
           }
-          if (q.has('versioning')) {
-            if (!this.buckets.has(bucket)) throw noSuchBucket(bucket);
-            return xml('GetBucketVersioning', target, 'VersioningConfiguration', { Status: 'Enabled' });
-          }
+          if (q.has('versioning') || q.has('encryption') || q.has('publicAccessBlock') || q.has('lifecycle')) return this.bucketSetting(bucket, q);
           return this.listObjects(bucket, q);
         case 'POST':
           if (q.has('delete')) return this.deleteObjects(bucket, rawBody);
@@ -234,6 +257,39 @@ export class S3Store {
     }
     this.createBucket(name, region);
     return { status: 200, headers: { Location: `/${name}` }, operation: 'CreateBucket', target: name };
+  }
+
+  /** GetBucketVersioning, GetBucketEncryption, GetPublicAccessBlock, GetBucketLifecycleConfiguration. */
+  private bucketSetting(name: string, q: URLSearchParams): S3Response {
+    const bucket = this.buckets.get(name);
+    if (!bucket) throw noSuchBucket(name);
+    const { settings } = bucket;
+    if (q.has('versioning')) return xml('GetBucketVersioning', name, 'VersioningConfiguration', { Status: settings.versioning });
+    if (q.has('encryption')) {
+      // Since January 2023 every bucket has SSE-S3 unless told otherwise.
+      const rules = settings.encryption ?? [{ SSEAlgorithm: 'AES256', BucketKeyEnabled: false }];
+      const body = rules.map(({ BucketKeyEnabled, ...byDefault }) => ({ ApplyServerSideEncryptionByDefault: byDefault, BucketKeyEnabled: BucketKeyEnabled ?? false }));
+      return flatXml('GetBucketEncryption', name, 'ServerSideEncryptionConfiguration', 'Rule', body);
+    }
+    if (q.has('publicAccessBlock')) {
+      if (!settings.publicAccessBlock) {
+        throw new AwsError('NoSuchPublicAccessBlockConfiguration', 'The public access block configuration was not found', 404, { BucketName: name });
+      }
+      return xml('GetPublicAccessBlock', name, 'PublicAccessBlockConfiguration', settings.publicAccessBlock);
+    }
+    if (!settings.lifecycle?.length) throw new AwsError('NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist', 404, { BucketName: name });
+    return flatXml('GetBucketLifecycleConfiguration', name, 'LifecycleConfiguration', 'Rule', settings.lifecycle as XmlValue[]);
+  }
+
+  /** PutBucketVersioning: `<VersioningConfiguration><Status>Enabled|Suspended</Status>`. */
+  private putVersioning(name: string, body: Buffer): S3Response {
+    const bucket = this.buckets.get(name);
+    if (!bucket) throw noSuchBucket(name);
+    const status = /<Status>([^<]*)<\/Status>/.exec(body.toString('utf8'))?.[1];
+    if (status !== 'Enabled' && status !== 'Suspended') throw new AwsError('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema', 400);
+    bucket.settings.versioning = status;
+    this.changed();
+    return { status: 200, headers: {}, operation: 'PutBucketVersioning', target: name };
   }
 
   private listBuckets(): S3Response {
@@ -353,6 +409,7 @@ export class S3Store {
         name: b.name,
         created: b.created,
         region: b.region,
+        settings: b.settings as unknown as Json,
         objects: [...b.objects.entries()].map(([key, o]) => ({
           key,
           body: o.body.toString('base64'),
@@ -374,10 +431,11 @@ export class S3Store {
       name: string;
       created: number;
       region: string;
+      settings?: BucketSettings;
       objects: { key: string; body: string; etag: string; lastModified: number; contentType: string | null; metadata: Record<string, string>; versionId: string }[];
     };
     for (const b of (data ?? []) as unknown as Stored[]) {
-      const bucket: S3Bucket = { name: b.name, created: b.created, region: b.region, objects: new Map() };
+      const bucket: S3Bucket = { name: b.name, created: b.created, region: b.region, objects: new Map(), settings: b.settings ?? {} };
       for (const o of b.objects) {
         bucket.objects.set(o.key, {
           body: Buffer.from(o.body, 'base64'),
@@ -395,6 +453,62 @@ export class S3Store {
 
 function xml(operation: string, target: string, root: string, body: XmlValue): S3Response {
   return { status: 200, headers: { 'Content-Type': 'application/xml' }, body: xmlDocument(root, body, XMLNS), operation, target };
+}
+
+/** A document whose list is flattened, as S3 writes lists: `<Root><Item>…</Item><Item>…</Item></Root>`. */
+function flatXml(operation: string, target: string, root: string, item: string, items: XmlValue[]): S3Response {
+  const out = ['<?xml version="1.0" encoding="UTF-8"?>\n<', root, ' xmlns="', XMLNS, '">'];
+  for (const value of items) {
+    out.push('<', item, '>');
+    writeXml(out, value);
+    out.push('</', item, '>');
+  }
+  out.push('</', root, '>');
+  return { status: 200, headers: { 'Content-Type': 'application/xml' }, body: out.join(''), operation, target };
+}
+
+const asObject = (value: Json | undefined): { [key: string]: Json } => (value && typeof value === 'object' && !Array.isArray(value) ? value : {});
+const asList = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
+const asBool = (value: Json | undefined): boolean => value === true || value === 'true';
+
+/** The settings an `AWS::S3::Bucket`'s properties give, in the S3 API's shape. */
+export function bucketSettingsFromProperties(properties: { [key: string]: Json }): BucketSettings {
+  const settings: BucketSettings = {};
+  const status = asObject(properties.VersioningConfiguration).Status;
+  if (status === 'Enabled' || status === 'Suspended') settings.versioning = status;
+  const encryption = asList(asObject(properties.BucketEncryption).ServerSideEncryptionConfiguration).map((rule) => {
+    const byDefault = asObject(asObject(rule).ServerSideEncryptionByDefault);
+    return {
+      SSEAlgorithm: String(byDefault.SSEAlgorithm ?? 'AES256'),
+      ...(byDefault.KMSMasterKeyID !== undefined ? { KMSMasterKeyID: String(byDefault.KMSMasterKeyID) } : {}),
+      BucketKeyEnabled: asBool(asObject(rule).BucketKeyEnabled),
+    };
+  });
+  if (encryption.length) settings.encryption = encryption;
+  if (properties.PublicAccessBlockConfiguration !== undefined) {
+    const block = asObject(properties.PublicAccessBlockConfiguration);
+    settings.publicAccessBlock = {
+      BlockPublicAcls: asBool(block.BlockPublicAcls),
+      IgnorePublicAcls: asBool(block.IgnorePublicAcls),
+      BlockPublicPolicy: asBool(block.BlockPublicPolicy),
+      RestrictPublicBuckets: asBool(block.RestrictPublicBuckets),
+    };
+  }
+  const rules = asList(asObject(properties.LifecycleConfiguration).Rules).map((value) => {
+    const rule = asObject(value);
+    const noncurrentDays = asObject(rule.NoncurrentVersionExpiration).NoncurrentDays ?? rule.NoncurrentVersionExpirationInDays;
+    const abortDays = asObject(rule.AbortIncompleteMultipartUpload).DaysAfterInitiation;
+    const out: LifecycleRule = {};
+    if (rule.Id !== undefined) out.ID = String(rule.Id);
+    out.Filter = { Prefix: String(rule.Prefix ?? '') };
+    out.Status = String(rule.Status ?? 'Enabled');
+    if (rule.ExpirationInDays !== undefined) out.Expiration = { Days: Number(rule.ExpirationInDays) };
+    if (noncurrentDays !== undefined) out.NoncurrentVersionExpiration = { NoncurrentDays: Number(noncurrentDays) };
+    if (abortDays !== undefined) out.AbortIncompleteMultipartUpload = { DaysAfterInitiation: Number(abortDays) };
+    return out;
+  });
+  if (rules.length) settings.lifecycle = rules;
+  return settings;
 }
 
 function escape(text: string): string {

@@ -171,6 +171,11 @@ const handlers: Record<string, Handler> = {
     const { items, next } = page(s.engine.liveStacks(), qString(q, 'NextToken'));
     return { Stacks: items.map(renderStack), NextToken: next };
   },
+  ListExports(s, q) {
+    const all = [...s.engine.exports].map(([name, exp]) => ({ ExportingStackId: exp.stackId, Name: name, Value: exp.value }));
+    const { items, next } = page(all, qString(q, 'NextToken'));
+    return { Exports: items, NextToken: next };
+  },
   ListStacks(s, q) {
     const filter = qStrings(q, 'StackStatusFilter');
     const all = [...s.engine.stacks.values()].reverse().filter((st) => filter.length === 0 || filter.includes(st.status));

@@ -49,12 +49,14 @@ describe('S3 activities against the emulator', () => {
     expect(await head('cfn-gitops/prod/source.zip')).toBeUndefined();
   });
 
-  it('a bucket that does not exist fails as non-retryable AwsError naming the environment and the object', async () => {
+  it('a bucket that does not exist fails as non-retryable ArtifactBucketMissing naming the environment, the object and `cfn-gitops bootstrap`', async () => {
     const missing = await failure(publish('dev', TEMPLATE, 'no-such-bucket'));
     expect(missing).toMatchObject({
-      type: 'AwsError',
+      type: 'ArtifactBucketMissing',
       nonRetryable: true,
-      message: 'dev: PutObject s3://no-such-bucket/cfn-gitops/dev/source.zip: The specified bucket does not exist',
+      message:
+        'dev: PutObject s3://no-such-bucket/cfn-gitops/dev/source.zip: The specified bucket does not exist; create the bucket common/gitops.yaml names as artifactBucket with ' +
+        '`cfn-gitops bootstrap --region us-east-1 --bucket-name no-such-bucket`, or leave artifactBucket out and run `cfn-gitops bootstrap --region us-east-1`',
       details: [{ environment: 'dev', call: 'PutObject', awsError: 'NoSuchBucket', httpStatus: 404 }],
     });
   });

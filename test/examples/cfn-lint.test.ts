@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { BOOTSTRAP_BUCKET } from '../../common/bootstrap';
 import { parseEnvironmentConfig, parseRepoSettings } from '../../common/config';
 import { environmentsIn, plan } from '../../common/plan';
 import { EXAMPLE_REPO, ROOT, exampleSnapshot, readTemplate } from './example-files';
@@ -90,7 +91,8 @@ describe('the example configs', () => {
     expect(parseRepoSettings(read('common/gitops.yaml'), 'common/gitops.yaml')).toEqual({
       stackPrefix: 'cfn-gitops-',
       region: 'us-east-1',
-      artifactBucket: 'cfn-gitops-artifacts',
+      // No artifactBucket: the bootstrap stack's bucket, looked up by the worker.
+      artifactBucket: BOOTSTRAP_BUCKET,
       protectedEnvironments: [],
     });
   });
@@ -119,7 +121,7 @@ describe('the first push of the example', () => {
     for (const entry of result.environments) {
       expect(entry.desired?.commit.sha).toBe(snapshot.commit.sha);
       expect(entry.desired?.templates).toEqual({ pipeline: read('common/pipeline.yaml'), environment: read('common/environment.yaml') });
-      expect(entry.desired?.settings.artifactBucket).toBe('cfn-gitops-artifacts');
+      expect(entry.desired?.settings.artifactBucket).toBe(BOOTSTRAP_BUCKET);
     }
   });
 });

@@ -1,7 +1,8 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient, ListPipelineExecutionsCommand, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { startEmulator } from '../../emulator';
+import { bootstrap } from '../../starter/bootstrap';
 
 /** Credentials the emulator accepts (it accepts any). */
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
@@ -13,6 +14,8 @@ export interface TestAws {
   cloudFormation: CloudFormationClient;
   codePipeline: CodePipelineClient;
   s3: S3Client;
+  /** The artifact bucket of the bootstrap stack, as `cfn-gitops bootstrap` made it. */
+  bucket: string;
   /** Environment variables that point a worker or the AWS CLI at this emulator. */
   env: Record<string, string>;
   /** JSON call to the emulator's control API. */
@@ -27,10 +30,11 @@ export interface TestAws {
 }
 
 /**
- * Starts the emulator on a free port with fast timing, creates the artifact bucket and
- * returns SDK clients for it.
+ * Starts the emulator on a free port with fast timing, bootstraps it as a user would (the stack
+ * cfn-gitops-bootstrap and its artifact bucket; `bootstrap: false` leaves it bare) and returns SDK
+ * clients for it.
  */
-export async function startTestAws(options: { stackDelayMs?: number; actionDelayMs?: number; bucket?: string } = {}): Promise<TestAws> {
+export async function startTestAws(options: { stackDelayMs?: number; actionDelayMs?: number; bucket?: string; bootstrap?: boolean } = {}): Promise<TestAws> {
   const emulator = await startEmulator({
     port: 0,
     timing: { stackOperationMs: options.stackDelayMs ?? 150, actionMs: options.actionDelayMs ?? 150 },
@@ -39,12 +43,14 @@ export async function startTestAws(options: { stackDelayMs?: number; actionDelay
   const cloudFormation = new CloudFormationClient(config);
   const codePipeline = new CodePipelineClient(config);
   const s3 = new S3Client({ ...config, forcePathStyle: true });
-  await s3.send(new CreateBucketCommand({ Bucket: options.bucket ?? 'cfn-gitops-artifacts' }));
+  const bootstrapped =
+    options.bootstrap === false ? undefined : await bootstrap({ cloudFormation, region: TEST_REGION, bucketName: options.bucket, wait: { minDelay: 0.05, maxDelay: 0.5 } });
   const aws: TestAws = {
     url: emulator.url,
     cloudFormation,
     codePipeline,
     s3,
+    bucket: bootstrapped?.bucket ?? '',
     env: {
       AWS_ENDPOINT_URL: emulator.url,
       AWS_REGION: TEST_REGION,

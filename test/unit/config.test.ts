@@ -208,7 +208,8 @@ describe('keyLine', () => {
 });
 
 describe('parseRepoSettings', () => {
-  const defaults = { stackPrefix: 'cfn-gitops-', artifactBucket: 'cfn-gitops-artifacts', protectedEnvironments: [] };
+  // No artifactBucket means the bootstrap stack's bucket, which the worker looks up per region.
+  const defaults = { stackPrefix: 'cfn-gitops-', artifactBucket: 'cfn-gitops-bootstrap:ArtifactBucket', protectedEnvironments: [] };
 
   it('gives the defaults when common/gitops.yaml is absent or empty', () => {
     expect(parseRepoSettings(undefined, 'common/gitops.yaml')).toEqual(defaults);
