@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { ListPipelineExecutionsCommand, type CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { BOOTSTRAP_STACK_NAME } from '../common/bootstrap';
 import { stateQuery, syncStatusSignal, WorkflowType } from '../common/messages';
 import {
   DEFAULT_STACK_PREFIX,
@@ -362,6 +363,8 @@ export function createDriftActivities(deps: DriftDependencies) {
             deps.cloudFormation(region).send(new ListStacksCommand({ StackStatusFilter: LIVE_STATUSES, NextToken: nextToken })),
           );
           for (const summary of page.StackSummaries ?? []) {
+            // The bootstrap stack shares the default prefix but is no environment's.
+            if (summary.StackName === BOOTSTRAP_STACK_NAME) continue;
             const stackPrefix = prefixes.find((p) => environmentFromStackName(p, summary.StackName ?? '') !== undefined);
             if (stackPrefix === undefined) continue;
             const environment = environmentFromStackName(stackPrefix, summary.StackName!)!;
