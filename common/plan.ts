@@ -1,4 +1,5 @@
 import { formatCount, keyLine, LIMITS, parseEnvironmentConfig, parseRepoSettings, utf8Length } from './config';
+import { BOOTSTRAP_STACK_NAME } from './bootstrap';
 import { ConfigError } from './errors';
 import {
   COMMON_DIR,
@@ -215,6 +216,15 @@ function nameCollisions(input: {
 
   const collisions: Collisions = { sync: new Map(), delete: new Map() };
   for (const owner of afterOwners) {
+    // The bootstrap stack holds the artifact bucket; a pipeline deploying over it would take it.
+    const bootstrapName = owner.names.find((n) => n.name === BOOTSTRAP_STACK_NAME);
+    if (bootstrapName) {
+      collisions.sync.set(owner.environment, {
+        file: `${owner.environment}/${CONFIG_FILE}`,
+        message: `${owner.environment}/: its ${bootstrapName.kind} ${bootstrapName.name} is the stack of \`cfn-gitops bootstrap\`, which holds the artifact bucket: rename the folder ${owner.environment}/ or set another stackPrefix in common/gitops.yaml`,
+      });
+      continue;
+    }
     const found = clash(owner, everyName);
     if (!found) continue;
     const { mine, theirs } = found;

@@ -149,4 +149,25 @@ describe('cfn-gitops bootstrap', () => {
     expect(source.ContentType).toBe('application/zip');
     expect(await aws.appVersion(`cfn-gitops-${ENV}`)).toBe('1.1.0');
   });
+
+  it('refuses a folder bootstrap/, whose environment stack would be the bootstrap stack, and leaves that stack alone', async () => {
+    const before = await repo.head();
+    const after = await repo.commit('Add bootstrap', { 'bootstrap/config.yaml': configYaml('1.0.0') });
+    const planned = await runCli(['plan', '--repo', repo.dir, '--before', before, '--after', after, '--json'], { env });
+    expect(planned.code).toBe(2);
+    const entry = JSON.parse(planned.stdout).environments.find((e: { environment: string }) => e.environment === 'bootstrap');
+    expect(entry.desired).toBeUndefined();
+    expect(entry.error).toEqual({
+      file: 'bootstrap/config.yaml',
+      message:
+        'bootstrap/: its environment stack cfn-gitops-bootstrap is the stack of `cfn-gitops bootstrap`, which holds the artifact bucket: rename the folder bootstrap/ or set another stackPrefix in common/gitops.yaml',
+    });
+
+    const started = await start(before, after);
+    expect(started.code).toBe(2);
+    expect(JSON.parse(started.stdout).environments).toEqual([expect.objectContaining({ environment: 'bootstrap', status: 'invalid' })]);
+    expect(await aws.stack('cfn-gitops-bootstrap-pipeline')).toBeUndefined();
+    const updates = await aws.control<{ calls: unknown[] }>('GET', '/calls?operation=UpdateStack&target=cfn-gitops-bootstrap');
+    expect(updates.calls).toHaveLength(0);
+  });
 });

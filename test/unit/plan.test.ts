@@ -1,3 +1,4 @@
+import { BOOTSTRAP_BUCKET } from '../../common/bootstrap';
 import { environmentsIn, plan, type Plan, type PlannedEnvironment } from '../../common/plan';
 import { commit, config, snapshot, TEMPLATES } from '../support/fixtures';
 
@@ -61,7 +62,7 @@ describe('what a push means (DESIGN §2)', () => {
       action: 'sync',
       commit: AFTER,
       reason: 'added',
-      settings: { stackPrefix: 'cfn-gitops-', artifactBucket: 'cfn-gitops-artifacts', protectedEnvironments: [] },
+      settings: { stackPrefix: 'cfn-gitops-', artifactBucket: BOOTSTRAP_BUCKET, protectedEnvironments: [] },
       config: { appVersion: '2.0.0-rc1', parameters: { InstanceType: 't3.small' } },
       templates: { pipeline: TEMPLATES['common/pipeline.yaml'], environment: TEMPLATES['common/environment.yaml'] },
       repoProtected: false,
@@ -114,7 +115,7 @@ describe('what a push means (DESIGN §2)', () => {
       action: 'delete',
       commit: AFTER,
       reason: 'removed',
-      settings: { stackPrefix: 'acme-', artifactBucket: 'cfn-gitops-artifacts', protectedEnvironments: [] },
+      settings: { stackPrefix: 'acme-', artifactBucket: BOOTSTRAP_BUCKET, protectedEnvironments: [] },
       repoProtected: false,
     });
   });
