@@ -18,4 +18,5 @@ export const TEST_NAMESPACES = {
   names: 'it-names',
   ownership: 'it-ownership',
   action: 'it-action',
+  scaleOut: 'it-scale-out',
 } as const;
