@@ -122,7 +122,8 @@ async function main(): Promise<void> {
     // ONE worker, the SDK's default tuning; no drift sweep, so every AWS call is a deployment's.
     const healthPort = await freePort();
     const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, ...awsEnv(url), CFN_GITOPS_HEALTH_PORT: String(healthPort), CFN_GITOPS_LOG_LEVEL: 'WARN', CFN_GITOPS_DRIFT_INTERVAL: '0' };
-    for (const name of Object.keys(env)) if (/^CFN_GITOPS_(MAX_|ACTIVITY_POLLERS|WORKFLOW_POLLERS|POLL_)/.test(name)) delete env[name];
+    // Tuning and poll settings in the bench's own environment pass through, and are printed.
+    const tuned = Object.keys(env).filter((name) => /^CFN_GITOPS_(MAX_|ACTIVITY_POLLERS|WORKFLOW_POLLERS|POLL_)/.test(name)).map((name) => `${name}=${env[name]}`);
     const worker = await startWorkerProcess(env);
     stops.push(() => worker.stop());
     const workerPid = worker.child.pid!;
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     const rssStats = stats(rss);
     const breakdown = [...byOperation.entries()].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / N).toFixed(1)}`).join(', ');
     console.log('');
-    console.log(`bench:scale  ${new Date().toISOString().slice(0, 10)}  N=${N}, pipelines ${PIPELINE_SECONDS} s, one worker, SDK default tuning, node ${process.version}`);
+    console.log(`bench:scale  ${new Date().toISOString().slice(0, 10)}  N=${N}, pipelines ${PIPELINE_SECONDS} s, one worker, ${tuned.length ? tuned.join(' ') : 'default settings'}, node ${process.version}`);
     row(`push → all ${N} pipeline executions started`, seconds(executionsMs), `floor ${seconds(floorMs)}${floor.count < N ? ` (measured on ${floor.count}: ${seconds(floor.ms)}, scaled)` : ''}, ${(executionsMs / floorMs).toFixed(1)}× the floor`);
     row(`  of which start (update-with-start, ${START_CONCURRENCY} at a time)`, seconds(startMs));
     row(`activity slots in use while ${running} of ${N} wait (${slots.length} samples, ${windowSeconds.toFixed(0)} s)`, `max ${slotStats.max}, mean ${slotStats.mean.toFixed(2)}`, `of ${SDK_ACTIVITY_SLOTS} slots; target ~0`);

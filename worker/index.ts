@@ -37,6 +37,7 @@ export function tuningOptions(tuning: WorkerTuning): Partial<WorkerOptions> {
     ...(tuning.activityPollers === undefined ? {} : { activityTaskPollerBehavior: { type: 'simple-maximum', maximum: tuning.activityPollers } }),
     ...(tuning.workflowPollers === undefined ? {} : { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: tuning.workflowPollers } }),
     ...(tuning.maxActivitiesPerSecond === undefined ? {} : { maxTaskQueueActivitiesPerSecond: tuning.maxActivitiesPerSecond }),
+    ...(tuning.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: tuning.maxCachedWorkflows }),
   };
 }
 

@@ -55,6 +55,8 @@ export interface WorkerTuning {
   workflowPollers?: number;
   /** CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: activities the whole task queue starts per second, across all workers (default: no limit). */
   maxActivitiesPerSecond?: number;
+  /** CFN_GITOPS_MAX_CACHED_WORKFLOWS: workflows kept in memory between their tasks; a workflow not held replays its history on its next task. */
+  maxCachedWorkflows?: number;
 }
 
 /** The SDK's own defaults, which the poller counts are checked against when the slots are not set. */
@@ -84,6 +86,7 @@ const workerSchema = z.object({
   // One sticky and one normal poll at least.
   CFN_GITOPS_WORKFLOW_POLLERS: z.coerce.number().int().min(2).optional(),
   CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+  CFN_GITOPS_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
 });
 
 /** Poll counts above the slots they fill would hold tasks no slot can take: refused with the fix. */
@@ -141,6 +144,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
       activityPollers: w.CFN_GITOPS_ACTIVITY_POLLERS,
       workflowPollers: w.CFN_GITOPS_WORKFLOW_POLLERS,
       maxActivitiesPerSecond: w.CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND,
+      maxCachedWorkflows: w.CFN_GITOPS_MAX_CACHED_WORKFLOWS,
     },
   };
 }
