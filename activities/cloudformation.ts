@@ -63,14 +63,6 @@ export interface StackInspection {
   needsUpdate: boolean;
 }
 
-/**
- * Can a pipeline run on a stack in this state without first waiting for it or repairing it?
- * UPDATE_ROLLBACK_COMPLETE can: the last update was rolled back and the stack stands.
- */
-export function stackReady(status: string): boolean {
-  return status === 'UPDATE_ROLLBACK_COMPLETE' || !/_IN_PROGRESS$|FAILED$|ROLLBACK_COMPLETE$/.test(status);
-}
-
 /** Which operation a wait follows, and so which states end it well. */
 export type StackOperation = 'create' | 'update' | 'delete' | 'rollback' | 'any';
 
@@ -367,7 +359,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     },
 
     /**
-     * Waits, heartbeating, until the stack leaves its *_IN_PROGRESS state. Returns the stack
+     * Waits (see WaitMode) until the stack leaves its *_IN_PROGRESS state. Returns the stack
      * (null once deleted) when it ends as the operation should; otherwise fails with
      * StackFailed naming the resources that failed and why.
      */

@@ -87,7 +87,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
 
   return {
     /**
-     * The execution a pipeline started by itself when it was created. Waits, heartbeating, until
+     * The execution a pipeline started by itself when it was created. Waits (see WaitMode) until
      * CodePipeline has started it; the oldest execution is the one created with the pipeline.
      */
     async findInitialExecution(ref: PipelineRef & WaitMode): Promise<string> {
@@ -119,7 +119,7 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
     },
 
     /**
-     * Waits, heartbeating, for an execution to end. Succeeded returns; Failed, Stopped and
+     * Waits (see WaitMode) for an execution to end. Succeeded returns; Failed, Stopped and
      * Superseded fail with PipelineFailed and the failing action's message.
      */
     async waitForPipelineExecution(ref: PipelineRef & { executionId: string } & WaitMode): Promise<ExecutionOutcome> {

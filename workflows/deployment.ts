@@ -20,6 +20,7 @@ import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { deploymentProgressSignal } from '../common/messages';
 import { environmentStackName, pipelineName, pipelineStackName } from '../common/names';
 import { DEPLOY_PHASE } from '../common/search-attributes';
+import { stackReady } from '../common/stack-status';
 import { Action, DeployPhase, type DesiredState } from '../common/types';
 
 /** Arguments of one deployment, started by the environment workflow as its child. */
@@ -261,7 +262,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     // when cancelled, so that it can be stopped.
     executionId = await CancellationScope.nonCancellable(() => waits(`find the first execution of ${name}`).findInitialExecution({ environment, region, pipelineName: name }));
   } else {
-    if (/_IN_PROGRESS$|FAILED$|ROLLBACK_COMPLETE$/.test(inspection.stack.status) && inspection.stack.status !== 'UPDATE_ROLLBACK_COMPLETE') {
+    if (!stackReady(inspection.stack.status)) {
       throw ApplicationFailure.create({
         type: 'StackFailed',
         nonRetryable: true,

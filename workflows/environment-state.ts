@@ -77,19 +77,25 @@ export class EnvironmentController {
    * request can be taken, is a duplicate, or carries no `follows` (then generations decide).
    */
   orderConflict(desired: DesiredState): string | undefined {
-    if (desired.follows === undefined || this.isDuplicate(desired)) return undefined;
+    if (desired.follows === undefined || this.duplicateOf(desired) !== undefined) return undefined;
     const newest = this.newestCommit();
     if (newest === undefined || newest === desired.follows) return undefined;
     if (desired.redeploy && newest === desired.commit.sha) return undefined;
     return newest;
   }
 
-  private isDuplicate(desired: DesiredState): boolean {
-    if (desired.redeploy) return false;
+  /** Why a desired state is a duplicate (same commit and action running, queued or handled), or undefined. */
+  private duplicateOf(desired: DesiredState): string | undefined {
+    if (desired.redeploy) return undefined;
     const same = (w?: { commit: string; action: Action }) => w !== undefined && w.commit === desired.commit.sha && w.action === desired.action;
-    if (same(this.pending?.record) || same(this.current?.record)) return true;
-    const last = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
-    return last !== undefined && (last.result === DeploymentResult.Succeeded || last.result === DeploymentResult.Superseded || last.result === undefined);
+    if (same(this.pending?.record) || same(this.current?.record)) {
+      return `${desired.action} of ${short(desired.commit.sha)} is already ${same(this.current?.record) ? 'running' : 'queued'}`;
+    }
+    const last = this.state.history.find((r) => same(r));
+    if (last && (last.result === DeploymentResult.Succeeded || last.result === DeploymentResult.Superseded || last.result === undefined)) {
+      return `${desired.action} of ${short(desired.commit.sha)} was already handled (${last.result ?? 'in progress'})`;
+    }
+    return undefined;
   }
 
   /**
@@ -99,16 +105,8 @@ export class EnvironmentController {
    */
   submit(desired: DesiredState, now: Date): SubmitResult {
     const newest = this.newestGeneration();
-    const same = (w?: { commit: string; action: Action }) => w && w.commit === desired.commit.sha && w.action === desired.action;
-    if (!desired.redeploy) {
-      if (same(this.pending?.record) || same(this.current?.record)) {
-        return { outcome: SubmitOutcome.Duplicate, message: `${desired.action} of ${short(desired.commit.sha)} is already ${same(this.current?.record) ? 'running' : 'queued'}` };
-      }
-      const last = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
-      if (last && (last.result === DeploymentResult.Succeeded || last.result === DeploymentResult.Superseded || last.result === undefined)) {
-        return { outcome: SubmitOutcome.Duplicate, message: `${desired.action} of ${short(desired.commit.sha)} was already handled (${last.result ?? 'in progress'})` };
-      }
-    }
+    const duplicate = this.duplicateOf(desired);
+    if (duplicate !== undefined) return { outcome: SubmitOutcome.Duplicate, message: duplicate };
     const conflict = this.orderConflict(desired);
     if (conflict !== undefined) {
       return {
