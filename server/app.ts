@@ -12,7 +12,7 @@ import { startPush } from '../starter/start';
 import { collectDetails, unansweredNote, type EnvironmentDetail, type EnvironmentStatus } from '../starter/status';
 import type { GitReader } from '../starter/git';
 import type { GitFetcher } from './git-fetcher';
-import { renderMetrics } from './metrics';
+import { createProcessMetrics, renderMetrics } from './metrics';
 import { renderDashboard } from './render';
 import type { ServerSettings } from './settings';
 import { DeliveryLog, pushEventSchema, verifySignature } from './webhook';
@@ -90,6 +90,7 @@ export function createApp(deps: ServerDeps): express.Express {
   const log = deps.log ?? quiet;
   const deliveries = new DeliveryLog(1_000);
   const link = (workflowId: string) => workflowUrl(settings.temporal, workflowId);
+  const processMetrics = createProcessMetrics();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -146,7 +147,7 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.get('/metrics', async (_req, res) => {
     const { details } = await readStatus();
-    res.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(details));
+    res.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(details, processMetrics));
   });
 
   app.get('/', async (_req, res) => {

@@ -114,14 +114,14 @@ describe('status rows: git against AWS', () => {
 });
 
 describe('metrics', () => {
-  it('writes the Prometheus text format: sync statuses, approvals, deployments by result and durations', () => {
+  it('writes the Prometheus text format: sync statuses, approvals, deployments by result and durations', async () => {
     const dev = statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')) });
     const prod = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
     const details: EnvironmentDetail[] = [
       { ...dev, deployments: [record(3, 'Failed', '1.4.3', 0.25), record(2, 'Succeeded', '1.4.2', 4), record(1, 'Succeeded', '1.4.1', 1)] },
       { ...prod, environment: 'prod "main"', deployments: [] },
     ];
-    const text = renderMetrics(details);
+    const text = await renderMetrics(details);
     expect(text).toContain('# TYPE cfn_gitops_environments gauge\n');
     expect(text).toContain('cfn_gitops_environments{sync_status="Synced"} 1\ncfn_gitops_environments{sync_status="OutOfSync"} 1\n');
     expect(text).toContain('cfn_gitops_environments{sync_status="Progressing"} 0\n');
@@ -129,17 +129,17 @@ describe('metrics', () => {
     expect(text).toContain('cfn_gitops_deployments{environment="dev",result="Succeeded"} 2\ncfn_gitops_deployments{environment="dev",result="Failed"} 1\n');
     expect(text).toContain(
       [
-        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="10"} 0',
-        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="30"} 1',
-        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="60"} 2',
-        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="120"} 2',
-        'cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="300"} 3',
+        'cfn_gitops_deployment_duration_seconds_bucket{le="10",environment="dev"} 0',
+        'cfn_gitops_deployment_duration_seconds_bucket{le="30",environment="dev"} 1',
+        'cfn_gitops_deployment_duration_seconds_bucket{le="60",environment="dev"} 2',
+        'cfn_gitops_deployment_duration_seconds_bucket{le="120",environment="dev"} 2',
+        'cfn_gitops_deployment_duration_seconds_bucket{le="300",environment="dev"} 3',
       ].join('\n'),
     );
-    expect(text).toContain('cfn_gitops_deployment_duration_seconds_bucket{environment="dev",le="+Inf"} 3\ncfn_gitops_deployment_duration_seconds_sum{environment="dev"} 315\ncfn_gitops_deployment_duration_seconds_count{environment="dev"} 3\n');
+    expect(text).toContain('cfn_gitops_deployment_duration_seconds_bucket{le="+Inf",environment="dev"} 3\ncfn_gitops_deployment_duration_seconds_sum{environment="dev"} 315\ncfn_gitops_deployment_duration_seconds_count{environment="dev"} 3\n');
     expect(text).toContain('cfn_gitops_environment_info{environment="prod \\"main\\"",phase="WaitingForApproval",sync_status="OutOfSync",deployed_version="1.4.1",desired_version="1.4.2"} 1\n');
-    // Every line is a comment or `name{labels} value`.
-    for (const line of text.trimEnd().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?\d+(\.\d+)?)$/);
+    // Every line is a comment, `name{labels} value`, or the blank line between two families.
+    for (const line of text.trimEnd().split('\n').filter(Boolean)) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? -?\d+(\.\d+)?)$/);
   });
 });
 
