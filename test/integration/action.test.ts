@@ -1,34 +1,16 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startWorkerProcess, type CliResult, type WorkerProcess } from '../support/cli';
+import { pushEvent, runActionStep, type ActionRun } from '../support/actions-runner';
+import { startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { startTestAws, type TestAws } from '../support/aws';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { workerEnv, ZEROS } from '../support/scenario';
 import { uniqueTaskQueue } from '../support/temporal';
 
-/** The committed bundle that action.yml runs. */
-const ACTION = path.resolve(__dirname, '..', '..', 'dist-action', 'index.js');
-
-/** Reads a GITHUB_OUTPUT file as the runner does: `name=value` lines and `name<<DELIMITER` blocks. */
-function parseOutputs(text: string): Record<string, string> {
-  const outputs: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i]!);
-    if (heredoc) {
-      const end = lines.indexOf(heredoc[2]!, i + 1);
-      outputs[heredoc[1]!] = lines.slice(i + 1, end).join('\n');
-      i = end;
-    } else if (lines[i]!.includes('=')) {
-      const at = lines[i]!.indexOf('=');
-      outputs[lines[i]!.slice(0, at)] = lines[i]!.slice(at + 1);
-    }
-  }
-  return outputs;
-}
+/** The repository root: its action.yml runs the committed dist-action/index.js. */
+const ROOT = path.resolve(__dirname, '..', '..');
 
 /**
  * The GitHub Action as the runner runs it: `node dist-action/index.js` with the step's inputs as
@@ -42,59 +24,21 @@ describe('GitHub Action (dist-action/index.js)', () => {
   let runner: string;
   let taskQueue: string;
 
-  /** Runs the action for a push from `before` to `after`; returns its output and the files it wrote. */
-  async function runAction(before: string, after: string): Promise<CliResult & { outputs: Record<string, string>; summary: string }> {
-    const step = mkdtempSync(path.join(runner, 'step-'));
-    const files = { event: path.join(step, 'event.json'), output: path.join(step, 'output'), summary: path.join(step, 'summary.md') };
-    writeFileSync(
-      files.event,
-      JSON.stringify({
-        ref: 'refs/heads/main',
-        before,
-        after,
-        created: before === ZEROS,
-        deleted: false,
-        forced: false,
-        repository: { name: 'infra', full_name: 'acme/infra', default_branch: 'main', owner: { login: 'acme' } },
-        pusher: { name: 'pat-pusher', email: 'pat@example.com' },
-        sender: { login: 'pat-pusher', type: 'User' },
-        head_commit: { id: after, message: 'a change' },
-      }),
-    );
-    // The runner creates both files empty before the step starts.
-    writeFileSync(files.output, '');
-    writeFileSync(files.summary, '');
-    // Nothing of Temporal's or AWS's from the test's own environment: the inputs alone say where Temporal is.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(TEMPORAL_|CFN_GITOPS_|AWS_|GITHUB_|INPUT_)/.test(key)));
-    const env: NodeJS.ProcessEnv = {
-      ...inherited,
-      GITHUB_ACTIONS: 'true',
-      GITHUB_EVENT_NAME: 'push',
-      GITHUB_EVENT_PATH: files.event,
-      GITHUB_OUTPUT: files.output,
-      GITHUB_STEP_SUMMARY: files.summary,
-      GITHUB_WORKSPACE: repo.dir,
-      GITHUB_SHA: after,
-      GITHUB_REF: 'refs/heads/main',
-      GITHUB_ACTOR: 'pat-pusher',
-      'INPUT_TEMPORAL-ADDRESS': process.env.TEMPORAL_ADDRESS,
-      'INPUT_TEMPORAL-NAMESPACE': TEST_NAMESPACES.action,
-      'INPUT_TEMPORAL-API-KEY': '',
-      'INPUT_TASK-QUEUE': taskQueue,
-      'INPUT_TEMPORAL-UI-URL': 'https://temporal.example.com',
-      INPUT_WAIT: 'true',
-      INPUT_REPO: repo.dir,
-    };
-    const result = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn(process.execPath, [ACTION], { cwd: repo.dir, env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => (stdout += chunk));
-      child.stderr.on('data', (chunk) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  /** Runs the action for a push from `before` to `after`; `wait` and `repo` keep action.yml's defaults. */
+  function runAction(before: string, after: string): Promise<ActionRun> {
+    return runActionStep({
+      actionDir: ROOT,
+      with: {
+        'temporal-address': process.env.TEMPORAL_ADDRESS!,
+        'temporal-namespace': TEST_NAMESPACES.action,
+        'temporal-api-key': '',
+        'task-queue': taskQueue,
+        'temporal-ui-url': 'https://temporal.example.com',
+      },
+      workspace: repo.dir,
+      event: pushEvent({ before, after }),
+      tempDir: runner,
     });
-    return { ...result, outputs: parseOutputs(readFileSync(files.output, 'utf8')), summary: readFileSync(files.summary, 'utf8') };
   }
 
   beforeAll(async () => {
