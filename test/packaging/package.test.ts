@@ -1,16 +1,28 @@
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { CloudFormationClient, ListStacksCommand } from '@aws-sdk/client-cloudformation';
-import { TEST_CREDENTIALS, TEST_REGION } from '../support/aws';
+import { GetPipelineCommand } from '@aws-sdk/client-codepipeline';
+import { GetBucketVersioningCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { parse } from 'yaml';
+import { pushEvent, runActionStep, stepInputs } from '../support/actions-runner';
+import { startTestAws, TEST_CREDENTIALS, TEST_REGION, type TestAws } from '../support/aws';
+import { createTestRepo, type TestRepo } from '../support/gitops-repo';
+import { TEST_NAMESPACES } from '../support/namespaces';
+import { workerEnv, ZEROS } from '../support/scenario';
 import { uniqueTaskQueue } from '../support/temporal';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..');
 /** What a checkout holds that `npm pack` needs: sources, build settings and the lock file; no dist/. */
 const CHECKOUT = ['bin', 'common', 'workflows', 'activities', 'worker', 'starter', 'server', 'emulator', 'examples', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md'];
+
+/** The test's environment without its Temporal, AWS, cfn-gitops and GitHub settings: each step gets only its own. */
+function bareEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(TEMPORAL_|CFN_GITOPS_|AWS_|GITHUB_|INPUT_|RUNNER_)/.test(key)));
+}
 
 /** Runs a long-lived command until its output matches `ready`; returns the match and the child. */
 function startUntil(command: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp) {
@@ -117,5 +129,120 @@ describe('npm package', () => {
     } finally {
       expect(await worker.stop()).toBe(0);
     }
+  });
+
+  /**
+   * From zero to deployed environments with nothing but what a user gets: a bare AWS account
+   * (the emulator, no bucket, no stack), `cfn-gitops bootstrap` and `cfn-gitops worker` from the
+   * installed package, the installed example repo pushed as a repository of its own, and the
+   * Action run by its action.yml exactly as the runner runs it from the example's workflow file.
+   *
+   * The Action ships from this git repository (`uses: OWNER/cfn-gitops@REF` fetches action.yml
+   * and the committed dist-action/index.js), not from the npm package, which carries neither:
+   * the step runs a copy of those two files in a folder of its own, away from any node_modules.
+   */
+  describe('from zero', () => {
+    let aws: TestAws;
+    let runner: string;
+    let repo: TestRepo;
+    let worker: ReturnType<typeof startUntil> | undefined;
+
+    beforeAll(async () => {
+      runner = mkdtempSync(path.join(tmpdir(), 'cfn-gitops-runner-'));
+      aws = await startTestAws({ bootstrap: false });
+    });
+
+    afterAll(async () => {
+      await worker?.stop();
+      await aws?.close();
+      repo?.remove();
+      if (runner) rmSync(runner, { recursive: true, force: true });
+    });
+
+    it('cfn-gitops bootstrap, then cfn-gitops worker, from the installed package; the Action deploys the example repo to AWS', async () => {
+      // A bare account: nothing but what the steps below make.
+      expect(await aws.stack('cfn-gitops-bootstrap')).toBeUndefined();
+
+      // 1. cfn-gitops bootstrap: the artifact bucket's stack.
+      const bootstrapped = await run(bin, ['bootstrap', '--json'], { env: { ...bareEnv(), ...aws.env }, timeout: 120_000 });
+      const { bucket, ...result } = JSON.parse(bootstrapped.stdout) as { bucket: string; stackName: string; region: string; status: string };
+      expect(result).toEqual({ stackName: 'cfn-gitops-bootstrap', region: TEST_REGION, status: 'created' });
+      expect((await aws.stack('cfn-gitops-bootstrap'))?.Outputs).toEqual([expect.objectContaining({ OutputKey: 'ArtifactBucket', OutputValue: bucket })]);
+      expect((await aws.s3.send(new GetBucketVersioningCommand({ Bucket: bucket }))).Status).toBe('Enabled');
+
+      // 2. cfn-gitops worker on the default task queue, which the example's workflow leaves to the Action's default.
+      // prod deploys without an approval here: CFN_GITOPS_PROTECTED_ENVIRONMENTS is empty.
+      const settings = workerEnv(aws, TEST_NAMESPACES.package, '');
+      delete settings.CFN_GITOPS_TASK_QUEUE;
+      worker = startUntil(bin, ['worker'], { ...bareEnv(), ...settings }, /worker polling (\S+)/);
+      expect((await worker.matched)[1]).toBe('cfn-gitops');
+
+      // 3. The GitOps repo: the example as installed, in a git repository of its own, relying on bootstrap's bucket.
+      repo = await createTestRepo({ from: path.join(work, 'app', 'node_modules', 'cfn-gitops', 'examples', 'gitops-repo') });
+      expect(parse(readFileSync(path.join(repo.dir, 'common', 'gitops.yaml'), 'utf8'))).not.toHaveProperty('artifactBucket');
+      const versions = Object.fromEntries(
+        ['development', 'featureX', 'prod'].map((environment) => [environment, (parse(readFileSync(path.join(repo.dir, environment, 'config.yaml'), 'utf8')) as { appVersion: string }).appVersion]),
+      );
+
+      // 4. The push's job: the deploy step of the example's workflow, its secrets and variables set as a user sets them.
+      const actionDir = path.join(runner, '_actions', 'your-org', 'cfn-gitops', 'v1');
+      mkdirSync(path.join(actionDir, 'dist-action'), { recursive: true });
+      cpSync(path.join(ROOT, 'action.yml'), path.join(actionDir, 'action.yml'));
+      cpSync(path.join(ROOT, 'dist-action', 'index.js'), path.join(actionDir, 'dist-action', 'index.js'));
+      const inputs = stepInputs(path.join(repo.dir, '.github', 'workflows', 'deploy.yml'), 'your-org/cfn-gitops@v1', {
+        secrets: { TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, TEMPORAL_NAMESPACE: TEST_NAMESPACES.package },
+        vars: { TEMPORAL_UI_URL: 'https://temporal.example.com' },
+      });
+      expect(inputs).toEqual({
+        'temporal-address': process.env.TEMPORAL_ADDRESS,
+        'temporal-namespace': TEST_NAMESPACES.package,
+        'temporal-api-key': '',
+        'temporal-ui-url': 'https://temporal.example.com',
+      });
+      const head = await repo.head();
+      const step = await runActionStep({ actionDir, with: inputs, workspace: repo.dir, event: pushEvent({ before: ZEROS, after: head, message: 'Initial commit' }), tempDir: runner });
+      const errors = step.stdout.split('\n').filter((line) => line.startsWith('::error'));
+      expect({ code: step.code, errors, log: step.code === 0 ? '' : `${step.stdout}\n${step.stderr}` }).toEqual({ code: 0, errors: [], log: '' });
+
+      // 5. What the job shows: outputs, step summary, the phases in its log.
+      const environments = ['development', 'featureX', 'prod'];
+      expect(JSON.parse(step.outputs.environments ?? 'null')).toEqual(environments);
+      expect(JSON.parse(step.outputs.failed ?? 'null')).toEqual([]);
+      expect(JSON.parse(step.outputs.result ?? 'null')).toEqual(
+        environments.map((environment) => ({ environment, action: 'sync', status: 'Succeeded', workflowId: `cfn-gitops/${environment}` })),
+      );
+      expect(step.summary).toContain('### cfn-gitops deployments');
+      const rows = step.summary.split('\n').filter((line) => line.startsWith('| ') && !/^\| (Environment|---) \|/.test(line));
+      // Cells split at the pipes the table draws, not at an escaped one inside a cell.
+      expect(rows.map((row) => row.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()))).toEqual(
+        environments.map((environment) => [
+          environment,
+          'sync',
+          versions[environment],
+          'Succeeded',
+          expect.any(String),
+          `[cfn-gitops/${environment}](https://temporal.example.com/namespaces/${TEST_NAMESPACES.package}/workflows/cfn-gitops%2F${environment})`,
+        ]),
+      );
+      // The phases stream into the job's log.
+      for (const environment of environments) expect(step.stdout).toMatch(new RegExp(`^${environment}: `, 'm'));
+
+      // 6. What AWS holds, read with the SDK: each pipeline stack, its pipeline storing artifacts in bootstrap's
+      // bucket, the source the worker uploaded there, one successful execution, and the environment stack at its version.
+      for (const environment of environments) {
+        expect((await aws.stack(`cfn-gitops-${environment}-pipeline`))?.StackStatus).toBe('CREATE_COMPLETE');
+        const pipeline = await aws.codePipeline.send(new GetPipelineCommand({ name: `cfn-gitops-${environment}` }));
+        expect(pipeline.pipeline?.artifactStore?.location).toBe(bucket);
+        const source = await aws.s3.send(new GetObjectCommand({ Bucket: bucket, Key: `cfn-gitops/${environment}/source.zip` }));
+        expect(source.ContentType).toBe('application/zip');
+        expect((await aws.executions(`cfn-gitops-${environment}`)).map((e) => [e.status, e.appVersion])).toEqual([['Succeeded', versions[environment]]]);
+        expect(await aws.appVersion(`cfn-gitops-${environment}`)).toBe(versions[environment]);
+      }
+
+      // The worker stops cleanly once the job is done.
+      const stopping = worker;
+      worker = undefined;
+      expect(await stopping.stop()).toBe(0);
+    }, 300_000);
   });
 });

@@ -19,4 +19,5 @@ export const TEST_NAMESPACES = {
   ownership: 'it-ownership',
   action: 'it-action',
   scaleOut: 'it-scale-out',
+  package: 'it-package',
 } as const;
