@@ -25,6 +25,7 @@ import { environmentWorkflowId } from '../common/names';
 import type { DesiredState, EnvironmentState } from '../common/types';
 import { startEmulator } from '../emulator';
 import { createAwsClients } from '../worker/aws-clients';
+import { createWorkerMetrics } from '../worker/metrics';
 import { freePort, startDevServer } from '../worker/dev-server';
 import { readWorkerSettings } from '../worker/settings';
 
@@ -157,6 +158,8 @@ async function main(): Promise<void> {
     taskQueue: TASK_QUEUE,
     ...(existsSync(bundle) ? { workflowBundle: { codePath: bundle } } : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities({ aws, policy: settings.policy, timing: settings.poll, defaultRegion: 'us-east-1' }),
+    // The prebuilt bundle's interceptors report each deployment's end to this sink.
+    sinks: createWorkerMetrics().sinks,
   });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: 'default' });

@@ -1,13 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from './aws-clients';
+import { WORKFLOW_INTERCEPTOR_MODULES } from './bundle';
 import { connectionOptions } from '../common/temporal-settings';
 import { connectClient } from '../starter/client';
 import { startHealthServer } from './health';
+import { createWorkerMetrics } from './metrics';
 import { ensureDriftSchedule } from './schedule';
 import type { WorkerSettings, WorkerTuning } from './settings';
+import { installRuntime } from './telemetry';
 
 /** The workflow bundle `npm run build` writes; without it the worker bundles at start (a few seconds). */
 const PREBUILT_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -22,10 +25,13 @@ export interface RunWorkerOptions {
   logLevel?: LogLevel;
 }
 
-/** Where the workflows come from: the prebuilt bundle when there is one, else the sources. */
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/**
+ * Where the workflows come from: the prebuilt bundle when there is one (it holds the worker's
+ * workflow interceptors), else the sources with the interceptors.
+ */
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'interceptors'> {
   if (existsSync(PREBUILT_BUNDLE)) return { workflowBundle: { codePath: PREBUILT_BUNDLE } };
-  return { workflowsPath: require.resolve('../workflows') };
+  return { workflowsPath: require.resolve('../workflows'), interceptors: { workflowModules: WORKFLOW_INTERCEPTOR_MODULES } };
 }
 
 /** The SDK's options for the tuning that is set; what is unset keeps the SDK's own default. */
@@ -47,14 +53,11 @@ export function tuningOptions(tuning: WorkerTuning): Partial<WorkerOptions> {
  * @example await runWorker(readWorkerSettings());
  */
 export async function runWorker(settings: WorkerSettings, options: RunWorkerOptions = {}): Promise<void> {
-  if (options.logLevel) {
-    try {
-      Runtime.install({ logger: new DefaultLogger(options.logLevel) });
-    } catch {
-      // Already installed by an earlier worker in this process: keep its logger.
-    }
-  }
-  const aws = createAwsClients({ endpointUrl: settings.endpointUrl });
+  // Before any connection: the Runtime is the process's, and the first connection would install a default one.
+  const runtime = await installRuntime({ logLevel: options.logLevel, sdkMetrics: settings.healthPort !== undefined });
+  if (runtime.problem) Runtime.instance().logger.warn(`the worker's /metrics serves no Temporal SDK metrics: ${runtime.problem}`);
+  const metrics = createWorkerMetrics();
+  const aws = createAwsClients({ endpointUrl: settings.endpointUrl, onAttempt: (attempt) => metrics.awsAttempt(attempt) });
   const connection = await NativeConnection.connect(connectionOptions(settings.temporal, readFileSync));
   // A client of its own: the drift sweep lists, queries and signals environment workflows, and the worker keeps the schedule.
   const temporal = await connectClient(settings.temporal);
@@ -73,9 +76,11 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
         driftConcurrency: settings.driftConcurrency,
         installation: settings.installation,
       }),
+      sinks: metrics.sinks,
       shutdownGraceTime: '10s',
       ...tuningOptions(settings.tuning),
     });
+    metrics.watch(worker);
     // Deployments do not depend on the schedule: a refusal (e.g. no permission on schedules) is logged, not fatal.
     await ensureDriftSchedule(temporal.client, { taskQueue: settings.temporal.taskQueue, intervalMs: settings.driftIntervalMs }).then(
       (outcome) => Runtime.instance().logger.info(`drift schedule ${outcome}`, { intervalMs: settings.driftIntervalMs }),
@@ -83,7 +88,10 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
     );
     void options.stop?.then(() => worker.shutdown());
     const running = worker.run();
-    const health = settings.healthPort === undefined ? undefined : await startHealthServer(worker, settings.healthPort);
+    const health =
+      settings.healthPort === undefined
+        ? undefined
+        : await startHealthServer({ worker, registry: metrics.registry, sdkMetricsUrl: runtime.sdkMetricsUrl, sdkMetricsProblem: runtime.problem, port: settings.healthPort });
     options.onReady?.();
     try {
       await running;
