@@ -20,4 +20,5 @@ export const TEST_NAMESPACES = {
   action: 'it-action',
   scaleOut: 'it-scale-out',
   package: 'it-package',
+  metrics: 'it-metrics',
 } as const;
