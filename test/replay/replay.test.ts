@@ -1,8 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { temporal } from '@temporalio/proto';
-import { DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type ReplayResult } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
+import { WORKFLOW_INTERCEPTOR_MODULES } from '../../worker/bundle';
+import { createWorkerMetrics } from '../../worker/metrics';
 import { testWorkflowSource } from '../support/temporal';
 import { HISTORIES_DIR, workflowIdOfHistoryFile } from '../support/scenario';
 
@@ -119,6 +121,20 @@ describe('replay of recorded histories', () => {
     const failures = results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error!.name}: ${r.error!.message}`);
     expect(failures).toEqual([]);
     expect(results).toHaveLength(histories.length);
+  });
+
+  it("every history replays with the worker's workflow interceptors bundled, as the worker ships them, and a replay counts no deployment", async () => {
+    const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), workflowInterceptorModules: WORKFLOW_INTERCEPTOR_MODULES, logger: new DefaultLogger('WARN') });
+    const metrics = createWorkerMetrics();
+    const results: ReplayResult[] = [];
+    const options = { workflowBundle: { code }, sinks: metrics.sinks, replayName: 'cfn-gitops shipped bundle' };
+    for await (const result of Worker.runReplayHistories(options, histories.map(({ workflowId, history }) => ({ workflowId, history: toHistory(history) })))) {
+      results.push(result);
+    }
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error!.name}: ${r.error!.message}`)).toEqual([]);
+    expect(results).toHaveLength(histories.length);
+    const finished = await metrics.registry.getSingleMetric('cfn_gitops_deployments_finished_total')!.get();
+    expect(finished.values).toEqual([]);
   });
 
   it('a history the code no longer matches fails the replay', async () => {
