@@ -1,4 +1,4 @@
-import { Action, DeployPhase, DeploymentResult, SubmitOutcome, SyncStatus } from '../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome } from '../common/types';
 import type {
   ApprovalDecision,
   DeploymentRecord,
@@ -10,6 +10,7 @@ import type {
 } from '../common/types';
 import type { EnvironmentPolicy } from '../common/policy';
 import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, messageProblem } from '../common/message-schemas';
+import { syncOnAccepted, syncOnCheck, syncOnFinished } from '../common/sync';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
 const HISTORY_LIMIT = 20;
@@ -131,7 +132,7 @@ export class EnvironmentController {
     if (this.pending) this.finish(this.pending.record, DeploymentResult.Superseded, `superseded by ${short(desired.commit.sha)} before it started`, now);
     this.pending = { request: desired, record };
     this.state.desired = { commit: desired.commit.sha, generation: desired.commit.generation, appVersion: desired.config?.appVersion, action: desired.action };
-    if (this.state.sync?.status !== SyncStatus.Orphaned) this.state.sync = { ...(this.state.sync ?? { drifted: [], checkedAt: now.toISOString() }), status: SyncStatus.Progressing };
+    this.state.sync = syncOnAccepted(this.state.sync, now.toISOString());
     const retry = this.state.history.find((r) => r.commit === desired.commit.sha && r.action === desired.action);
     return {
       outcome: SubmitOutcome.Accepted,
@@ -274,23 +275,21 @@ export class EnvironmentController {
         this.state.applied = undefined;
         this.state.deployedVersion = undefined;
         this.state.phase = DeployPhase.Deleted;
-        this.state.sync = undefined;
+        this.state.sync = syncOnFinished(this.state.sync, { result, action: request.action, now: now.toISOString() });
         return;
       }
       this.state.applied = { commit: request.commit.sha, generation: request.commit.generation, appVersion: request.config?.appVersion, at: now.toISOString() };
       this.state.deployedVersion = deployedVersion ?? request.config?.appVersion;
       const version = { appVersion: this.state.deployedVersion!, commit: request.commit.sha, at: now.toISOString() };
       this.state.successfulVersions = [version, ...this.state.successfulVersions.filter((v) => v.appVersion !== version.appVersion)].slice(0, VERSIONS_LIMIT);
-      this.state.sync = { status: SyncStatus.Synced, checkedAt: now.toISOString(), desiredVersion: request.config?.appVersion, deployedVersion: this.state.deployedVersion, drifted: [], message: 'deployed' };
-    } else if (this.state.sync?.status === SyncStatus.Progressing) {
-      this.state.sync = { ...this.state.sync, status: SyncStatus.OutOfSync, message: `last deployment ${result}` };
     }
+    this.state.sync = syncOnFinished(this.state.sync, { result, action: request.action, now: now.toISOString(), desiredVersion: request.config?.appVersion, deployedVersion: this.state.deployedVersion });
     this.state.phase = this.pending ? DeployPhase.Queued : ({ Succeeded: DeployPhase.Idle, Failed: DeployPhase.Failed, Cancelled: DeployPhase.Cancelled, Rejected: DeployPhase.Rejected, Expired: DeployPhase.Expired, Superseded: DeployPhase.Idle } as const)[result];
   }
 
   /** A drift sweep's finding; a running deployment keeps its Progressing status. */
   recordSync(report: SyncReport): void {
-    this.state.sync = this.current ? { ...report, status: SyncStatus.Progressing } : report;
+    this.state.sync = syncOnCheck(report, this.current !== undefined);
     if (report.deployedVersion !== undefined && !this.current) this.state.deployedVersion = report.deployedVersion;
   }
 
