@@ -24,7 +24,8 @@ import {
   pipelineStackName,
 } from '../common/names';
 import { policyFor, type PolicySettings } from '../common/policy';
-import { Action, DeployPhase, SyncStatus, type EnvironmentState, type SyncReport } from '../common/types';
+import { assessSync, unknownFinding, type AssessInput, type Finding, type StackFacts } from '../common/sync';
+import { Action, type EnvironmentState, type SyncReport } from '../common/types';
 import { awsCall } from './aws-errors';
 import { pollUntil, type PollTiming } from './poll';
 
@@ -121,6 +122,8 @@ export interface DriftCheck {
    * it would not revert resource drift: CloudFormation leaves resources a deploy does not change as they are.
    */
   redeployedAlready?: boolean;
+  /** The environment has a request in hand (it deploys, waits for approval or is queued): self-heal has nothing to add. */
+  requestInHand?: boolean;
 }
 
 /** What the drift activities need from the worker. */
@@ -139,22 +142,10 @@ export interface DriftDependencies {
 
 /** Every stack status but DELETE_COMPLETE, for ListStacks. */
 const LIVE_STATUSES = Object.values(StackStatus).filter((status) => status !== StackStatus.DELETE_COMPLETE);
-/** Stack states CloudFormation runs drift detection in. */
-const DETECTABLE = new Set<string>(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'UPDATE_ROLLBACK_FAILED', 'DELETE_FAILED', 'UPDATE_FAILED', 'CREATE_FAILED', 'ROLLBACK_FAILED']);
-/** Stable states in which the stack does not hold what its last operation asked for. */
-const BROKEN = new Set<string>(['CREATE_FAILED', 'ROLLBACK_COMPLETE', 'ROLLBACK_FAILED', 'DELETE_FAILED', 'UPDATE_ROLLBACK_FAILED', 'IMPORT_ROLLBACK_COMPLETE', 'IMPORT_ROLLBACK_FAILED']);
 /** State queries the listing runs at once. */
 const QUERY_CONCURRENCY = 16;
 /** Longest property value quoted in a drift line. */
 const QUOTE_LIMIT = 80;
-/** Drift lines kept per environment, so that a sweep's result stays small. */
-const DRIFT_LINES_LIMIT = 50;
-
-interface StackFacts {
-  name: string;
-  status: string;
-  parameters: Record<string, string>;
-}
 
 /**
  * One line per drifted resource, as people read it:
@@ -266,62 +257,31 @@ export function createDriftActivities(deps: DriftDependencies) {
     return { drifted, failures };
   }
 
-  /** What the sweep finds for one environment; undefined when there is nothing to report. */
-  async function assess(t: SweepTarget, state: EnvironmentState | undefined): Promise<Omit<SyncReport, 'checkedAt'> | undefined> {
-    const envStackName = environmentStackName(t, t.environment);
-    const pipeStackName = pipelineStackName(t, t.environment);
-    const desired = state?.desired?.action === Action.Sync && state.phase !== DeployPhase.Deleted ? state.desired : undefined;
-    const base = { desiredVersion: desired?.appVersion, drifted: [] as string[] };
-
-    // A deployment under way: it will bring AWS to git's version; resource drift waits for the next sweep.
-    const work = state?.current ?? state?.pending;
-    if (state && work) {
-      const what = `${work.action}${work.appVersion ? ` of app ${work.appVersion}` : ''} (${work.commit.slice(0, 7)})`;
-      const message = state.phase === DeployPhase.WaitingForApproval ? `${what} waits for approval` : state.current ? `deployment #${state.current.number}: ${what} is ${state.phase}` : `${what} is queued`;
-      return { ...base, status: SyncStatus.Progressing, deployedVersion: state.deployedVersion, message };
-    }
-
-    const [envStack, pipeStack] = await Promise.all([describe(t.environment, t.region, envStackName), describe(t.environment, t.region, pipeStackName)]);
-    const deployedVersion = envStack?.parameters.AppVersion;
-    const stacks = [envStack, pipeStack].filter((s): s is StackFacts => s !== null);
-
-    if (!desired) {
-      if (stacks.length === 0) return undefined;
-      if (state && !state.desired) {
-        return { ...base, status: SyncStatus.Unknown, deployedVersion, message: `${t.workflowId} has no desired state from git yet; stacks ${stacks.map((s) => s.name).join(', ')} exist` };
+  /**
+   * What the sweep finds for one environment (undefined when there is nothing to report): the
+   * status model decides, asking for AWS's answers one at a time; this gathers them.
+   */
+  async function assess(t: SweepTarget, state: EnvironmentState | undefined): Promise<Finding | undefined> {
+    const input: AssessInput = {
+      environment: t.environment,
+      workflowId: t.workflowId,
+      environmentStackName: environmentStackName(t, t.environment),
+      pipelineStackName: pipelineStackName(t, t.environment),
+      state,
+      aws: {},
+    };
+    for (;;) {
+      const step = assessSync(input);
+      if (step.done) return step.finding;
+      if (step.need === 'stacks') {
+        const [environment, pipeline] = await Promise.all([describe(t.environment, t.region, input.environmentStackName), describe(t.environment, t.region, input.pipelineStackName)]);
+        input.aws.stacks = { environment, pipeline };
+      } else if (step.need === 'execution') {
+        input.aws.runningExecution = (await runningExecution(t.environment, t.region, pipelineName(t, t.environment))) ?? null;
+      } else {
+        input.aws.drift = await detectDrift(t.environment, t.region, step.stackNames);
       }
-      const why = !state ? `git main has no folder ${t.environment}` : `git main removed ${t.environment}${state.lastResult?.action === Action.Delete && state.lastResult.result !== 'Succeeded' ? ` and its delete ended ${state.lastResult.result}` : ''}`;
-      return { ...base, status: SyncStatus.Orphaned, deployedVersion, message: `${stacks.map((s) => s.name).join(' and ')} exist${stacks.length === 1 ? 's' : ''} in AWS but ${why}` };
     }
-
-    const busy = stacks.find((s) => /_IN_PROGRESS$/.test(s.status));
-    if (busy) return { ...base, status: SyncStatus.Progressing, deployedVersion, message: `${busy.name} is ${busy.status} (not an operation of cfn-gitops)` };
-
-    const missing = [envStack ? undefined : envStackName, pipeStack ? undefined : pipeStackName].filter((name): name is string => name !== undefined);
-    if (missing.length > 0) {
-      return { ...base, status: SyncStatus.Missing, deployedVersion, message: `git main has ${t.environment} (app ${desired.appVersion ?? '?'}) but ${missing.join(' and ')} ${missing.length === 1 ? 'does' : 'do'} not exist in AWS` };
-    }
-
-    const execution = await runningExecution(t.environment, t.region, pipelineName(t, t.environment));
-    if (execution) return { ...base, status: SyncStatus.Progressing, deployedVersion, message: `pipeline execution ${execution} runs (not started by cfn-gitops)` };
-
-    const { drifted, failures } = await detectDrift(t.environment, t.region, stacks.filter((s) => DETECTABLE.has(s.status)).map((s) => s.name));
-    const notChecked = stacks.filter((s) => !DETECTABLE.has(s.status)).map((s) => `drift of ${s.name} not checked in ${s.status}`);
-    const broken = stacks.filter((s) => BROKEN.has(s.status)).map((s) => `${s.name} is ${s.status}`);
-    const versionDiffers = deployedVersion !== undefined && desired.appVersion !== undefined && deployedVersion !== desired.appVersion;
-    const notes = [
-      versionDiffers ? `git main says app ${desired.appVersion}, ${envStackName} runs ${deployedVersion}` : '',
-      ...broken,
-      drifted.length > 0 ? `${drifted.length} resource${drifted.length === 1 ? '' : 's'} changed outside CloudFormation` : '',
-      ...failures,
-      ...notChecked,
-    ].filter(Boolean);
-    const status = versionDiffers || broken.length > 0 ? SyncStatus.OutOfSync : drifted.length > 0 ? SyncStatus.Drifted : failures.length > 0 ? SyncStatus.Unknown : SyncStatus.Synced;
-    const message = status === SyncStatus.Synced
-      ? `app ${desired.appVersion ?? deployedVersion ?? '?'} in git and AWS; ${stacks.length} stacks without drift${deployedVersion === undefined ? `; ${envStackName} has no AppVersion parameter to compare` : ''}`
-      : notes.join('; ');
-    const shown = drifted.length > DRIFT_LINES_LIMIT ? [...drifted.slice(0, DRIFT_LINES_LIMIT), `… and ${drifted.length - DRIFT_LINES_LIMIT} more`] : drifted;
-    return { ...base, status, deployedVersion, drifted: shown, message };
   }
 
   return {
@@ -388,12 +348,12 @@ export function createDriftActivities(deps: DriftDependencies) {
     async checkEnvironmentSync(t: SweepTarget): Promise<DriftCheck> {
       const wf = workflows();
       const state = t.workflowId ? await wf.state(t.workflowId) : undefined;
-      let found: Omit<SyncReport, 'checkedAt'> | undefined;
+      let found: Finding | undefined;
       try {
         found = await assess(t, state);
       } catch (error) {
         if (!(error instanceof ApplicationFailure) || !error.nonRetryable) throw error;
-        found = { status: SyncStatus.Unknown, desiredVersion: state?.desired?.appVersion, drifted: [], message: `AWS could not answer: ${error.message}` };
+        found = unknownFinding(state, error.message);
       }
       if (!found) return { environment: t.environment, workflowId: t.workflowId, reported: false };
       const report: SyncReport = { ...found, checkedAt: new Date().toISOString() };
@@ -401,7 +361,8 @@ export function createDriftActivities(deps: DriftDependencies) {
       log.info('sync status', { environment: t.environment, status: report.status, message: report.message });
       const applied = state?.applied?.commit;
       const deploysOfApplied = (state?.history ?? []).filter((r) => r.commit === applied && r.action === Action.Sync && r.result === 'Succeeded').length;
-      return { environment: t.environment, workflowId: t.workflowId, report, reported, redeployedAlready: applied !== undefined && deploysOfApplied > 1 };
+      const requestInHand = state?.current !== undefined || state?.pending !== undefined;
+      return { environment: t.environment, workflowId: t.workflowId, report, reported, redeployedAlready: applied !== undefined && deploysOfApplied > 1, ...(requestInHand ? { requestInHand } : {}) };
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Activities } from '../activities';
 import type { DriftCheck, SweepTarget } from '../activities/drift';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { healSignal, syncStatusSignal } from '../common/messages';
+import { selfHealFor } from '../common/sync';
 import { SyncStatus, type SyncReport } from '../common/types';
 
 /**
@@ -69,14 +70,13 @@ async function sweepOne(target: SweepTarget): Promise<DriftEntry | undefined> {
   const report = check.report;
   if (!report) return undefined;
   const entry: DriftEntry = { ...where, ...report };
-  if (target.selfHeal && target.workflowId && (report.status === SyncStatus.OutOfSync || report.status === SyncStatus.Drifted)) {
-    if (report.status === SyncStatus.Drifted && check.redeployedAlready) {
-      // A same-version deploy leaves unchanged resources as they are: asking again every sweep would only loop.
-      entry.healSkipped = 'this commit was already deployed again and the drift remains; fix the resources by hand or through the template';
-    } else {
-      log.info('self-heal', { environment: target.environment, status: report.status });
-      entry.healRequested = await signal(target.workflowId, healSignal, { reason: `${report.status}: ${report.message ?? ''}`.trim() });
-    }
+  // Checks recorded before `requestInHand` existed lack it: they decide as before (a request in hand was Progressing then).
+  const heal = selfHealFor(report, { allowed: target.selfHeal && target.workflowId !== undefined, requestInHand: check.requestInHand, redeployedAlready: check.redeployedAlready });
+  if (heal.request && target.workflowId) {
+    log.info('self-heal', { environment: target.environment, status: report.status });
+    entry.healRequested = await signal(target.workflowId, healSignal, { reason: `${report.status}: ${report.message ?? ''}`.trim() });
+  } else if (!heal.request && heal.skipped) {
+    entry.healSkipped = heal.skipped;
   }
   return entry;
 }
