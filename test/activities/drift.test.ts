@@ -188,6 +188,22 @@ describe('drift sweep activities against the emulator', () => {
     expect(await count('DetectStackDrift', 'cfn-gitops-busy')).toBe(0);
   });
 
+  it('a request waiting for approval is OutOfSync, as the status row says, and marked as a request in hand; AWS is not asked', async () => {
+    const waiting = deployed('gated', '1.0.0', {
+      phase: DeployPhase.WaitingForApproval,
+      desired: { commit: 'abcdef1234567'.padEnd(40, '0'), generation: 4, appVersion: '1.1.0', action: Action.Sync },
+      current: { number: 2, action: Action.Sync, commit: 'abcdef1234567'.padEnd(40, '0'), appVersion: '1.1.0', requestedAt: '2024-01-02T00:00:00Z' },
+    });
+    const { workflows, reports } = fakeWorkflows({ 'cfn-gitops/gated': waiting });
+    const check = await newAttempt().run(activities(workflows).checkEnvironmentSync, target('gated'));
+    expect(check).toMatchObject({
+      requestInHand: true,
+      report: { status: 'OutOfSync', desiredVersion: '1.1.0', deployedVersion: '1.0.0', message: 'sync of app 1.1.0 (abcdef1) waits for approval' },
+    });
+    expect(reports.map((r) => r.report.status)).toEqual(['OutOfSync']);
+    expect(await count('DescribeStacks', 'cfn-gitops-gated')).toBe(0);
+  });
+
   it('throttling and 5xx are thrown for the retry policy, with no report; any other refusal is reported as Unknown with AWS\'s reason', async () => {
     await stacks('faulty');
     const { workflows, reports } = fakeWorkflows({ 'cfn-gitops/faulty': deployed('faulty', '1.0.0') });

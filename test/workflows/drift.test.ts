@@ -204,6 +204,24 @@ describe('driftSweepWorkflow', () => {
     );
   });
 
+  it('does not ask for self-heal while a request is in hand, and says why it skips drift a re-deploy left in place', async () => {
+    const mocks: SweepMocks = {
+      listSweepTargets: jest.fn(async (_input: { environment?: string }) => ({ targets: [target('gated', { selfHeal: true }), target('stubborn', { selfHeal: true })], concurrency: 2 })),
+      checkEnvironmentSync: jest.fn(async (t: SweepTarget): Promise<DriftCheck> =>
+        t.environment === 'gated'
+          ? { environment: t.environment, workflowId: t.workflowId, report: report(SyncStatus.OutOfSync), reported: true, requestInHand: true }
+          : { environment: t.environment, workflowId: t.workflowId, report: report(SyncStatus.Drifted), reported: true, redeployedAlready: true },
+      ),
+    };
+    await withWorker(mocks, async (taskQueue) => {
+      const result = await sweep(taskQueue);
+      expect(result.entries.map((e) => [e.environment, e.status, e.healRequested, e.healSkipped])).toEqual([
+        ['gated', 'OutOfSync', undefined, undefined],
+        ['stubborn', 'Drifted', undefined, 'this commit was already deployed again and the drift remains; fix the resources by hand or through the template'],
+      ]);
+    });
+  });
+
   it('retries a throttled check, and reports a check that keeps failing as Unknown to the environment workflow', async () => {
     const attempts = new Map<string, number>();
     const mocks: SweepMocks = {
