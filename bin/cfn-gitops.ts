@@ -119,27 +119,9 @@ program
   .action(
     action(async (flags: { json?: boolean }) => {
       const { pendingApprovals } = await import('../starter/decide');
-      const { textTable } = await import('../common/render');
+      const { renderPendingApprovals } = await import('../common/render');
       const pending = await withClient((client) => pendingApprovals(client));
-      if (flags.json) console.log(JSON.stringify(pending, null, 2));
-      else if (pending.length === 0) console.log('nothing waits for approval');
-      else {
-        console.log(
-          textTable(
-            ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES', 'PIPELINE STACK'],
-            pending.map((p) => [
-              p.environment,
-              p.currentVersion ?? '-',
-              p.newVersion ?? 'delete',
-              p.commit.sha.slice(0, 7),
-              p.commit.author.name,
-              p.requestedAt,
-              p.expiresAt,
-              p.pipelineChanges === undefined ? '-' : p.pipelineChanges.length ? p.pipelineChanges.join('; ') : 'no change',
-            ]),
-          ),
-        );
-      }
+      console.log(flags.json ? JSON.stringify(pending, null, 2) : renderPendingApprovals(pending));
     }),
   );
 
@@ -199,9 +181,12 @@ program
   .command('status [environment]')
   .description('desired (git main) against deployed (AWS) for every environment, or one with its recent deployments')
   .option('--repo <dir>', 'read desired versions from this GitOps repo\'s main (default: what the workflows last received)')
-  .option('--json', 'print one JSON document')
+  .option('--json', 'print one JSON document: the rows GET /api/environments answers')
+  .option('--sync-status <statuses>', 'only environments with one of these sync statuses, e.g. OutOfSync,Drifted (the API\'s syncStatus)')
+  .option('--phase <phases>', 'only environments in one of these phases, e.g. WaitingForApproval (the API\'s phase)')
+  .option('--search <text>', 'only environments whose name contains TEXT, without regard to case (the API\'s q)')
   .action(
-    action(async (environment: string | undefined, flags: { repo?: string; json?: boolean }) => {
+    action(async (environment: string | undefined, flags: { repo?: string; json?: boolean; syncStatus?: string; phase?: string; search?: string }) => {
       checkEnvironments(environment);
       const { statusCommand } = await import('../starter/status');
       return statusCommand(environment, flags, readTemporalSettings(), output);

@@ -1,5 +1,13 @@
+import type { DriftSweepResult } from './drift';
 import { printableName, shortSha } from './names';
 import type { Plan } from './plan';
+import { approvalText, desiredText, relativeTime, unansweredNote, type EnvironmentDetail, type EnvironmentStatus } from './status';
+import type { PendingApproval } from './types';
+
+/*
+ * Text for people, pure: terminal tables (plan, start, status, drift, pending approvals) and
+ * Markdown (the GitHub Actions step summary). HTML is server/render.ts; JSON is the rows themselves.
+ */
 
 /** The fields of a start entry the renderers read (the starter's StartEntry has these). */
 export interface RenderedEntry {
@@ -68,4 +76,98 @@ export function renderAnnotations(entries: RenderedEntry[]): string {
       return `::error ${props}::${escape(e.error ?? e.message ?? e.status)}`;
     })
     .join('\n');
+}
+
+/** A relative time for a table cell: "5m ago", or "-" when absent. */
+function ago(iso: string | undefined, now: number): string {
+  return relativeTime(iso, now) || '-';
+}
+
+/**
+ * The status table for a terminal, with a note above it naming the workflows that did not answer.
+ * @example renderStatusTable(rows, Date.now())
+ */
+export function renderStatusTable(rows: EnvironmentStatus[], now: number): string {
+  if (rows.length === 0) return 'no environments: no environment workflow runs and no folder on main';
+  const note = unansweredNote(rows);
+  const table = textTable(
+    ['ENVIRONMENT', 'DESIRED', 'DEPLOYED', 'PHASE', 'SYNC', 'CHECKED', 'LAST RESULT', 'PENDING APPROVAL', 'TEMPORAL UI'],
+    rows.map((r) => [
+      r.environment,
+      desiredText(r),
+      r.deployedVersion ?? '-',
+      r.phase ?? '-',
+      r.syncStatus,
+      ago(r.syncCheckedAt, now),
+      r.lastResult ? `${r.lastResult} ${ago(r.lastResultAt, now)}` : '-',
+      approvalText(r),
+      r.url,
+    ]),
+  );
+  return (note ? `note: ${note}\n` : '') + table;
+}
+
+/** One environment in detail for a terminal: its row, its notes and its recent deployments. */
+export function renderStatusDetail(detail: EnvironmentDetail, now: number): string {
+  const lines = [renderStatusTable([detail], now)];
+  if (detail.desiredError) lines.push('', `config error: ${detail.desiredError}`);
+  if (detail.syncMessage) lines.push('', `sync: ${detail.syncStatus} (${detail.syncMessage})`);
+  if (detail.lastResultMessage) lines.push('', `last result: ${detail.lastResult}: ${detail.lastResultMessage}`);
+  if (detail.deployments.length > 0) {
+    lines.push(
+      '',
+      textTable(
+        ['#', 'ACTION', 'VERSION', 'COMMIT', 'RESULT', 'ENDED', 'APPROVED BY', 'MESSAGE'],
+        detail.deployments.map((d) => [
+          String(d.number),
+          d.action,
+          d.appVersion ?? '-',
+          shortSha(d.commit),
+          d.result ?? (d.startedAt ? 'running' : 'pending'),
+          ago(d.endedAt, now),
+          d.approvedBy ?? '-',
+          (d.message ?? '').replace(/\s+/g, ' '),
+        ]),
+      ),
+    );
+  }
+  return lines.join('\n');
+}
+
+/**
+ * A drift sweep's result for a terminal: a table, the drifted resources of each environment, what
+ * self-heal asked for and a one-line count.
+ * @example renderDriftReport(result) // "ENVIRONMENT  STATUS   DESIRED  DEPLOYED  CHECKED  MESSAGE\nprod  Synced  1.4.2 …"
+ */
+export function renderDriftReport(result: DriftSweepResult): string {
+  if (result.entries.length === 0) return 'no environments: no environment workflows and no stacks under a known prefix';
+  const table = textTable(
+    ['ENVIRONMENT', 'STATUS', 'DESIRED', 'DEPLOYED', 'CHECKED', 'MESSAGE'],
+    result.entries.map((e) => [e.environment, e.status, e.desiredVersion ?? '-', e.deployedVersion ?? '-', e.checkedAt, (e.message ?? '').replace(/\n/g, ' ')]),
+  );
+  const details = result.entries.flatMap((e) => [
+    ...(e.drifted.length > 0 ? [`${e.environment}: drifted resources`, ...e.drifted.map((line) => `  - ${line}`)] : []),
+    ...(e.healRequested ? [`${e.environment}: self-heal asked the environment to deploy git's version again`] : []),
+    ...(e.healSkipped ? [`${e.environment}: no self-heal: ${e.healSkipped}`] : []),
+  ]);
+  const counts = Object.entries(result.counts).map(([status, n]) => `${n} ${status}`).join(', ');
+  return [table, ...(details.length > 0 ? ['', ...details] : []), '', `${result.entries.length} environment(s): ${counts}`].join('\n');
+}
+
+/** What waits for approval, for a terminal: one row per environment with the pipeline stack's change set. */
+export function renderPendingApprovals(pending: PendingApproval[]): string {
+  if (pending.length === 0) return 'nothing waits for approval';
+  return textTable(
+    ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES', 'PIPELINE STACK'],
+    pending.map((p) => [
+      p.environment,
+      p.currentVersion ?? '-',
+      p.newVersion ?? 'delete',
+      shortSha(p.commit.sha),
+      p.commit.author.name,
+      p.requestedAt,
+      p.expiresAt,
+      p.pipelineChanges === undefined ? '-' : p.pipelineChanges.length ? p.pipelineChanges.join('; ') : 'no change',
+    ]),
+  );
 }

@@ -9,11 +9,12 @@ import { explainZodError } from '../common/temporal-settings';
 import { workflowUrl } from '../starter/client';
 import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide';
 import { startPush } from '../starter/start';
-import { collectDetails, unansweredNote, type EnvironmentDetail, type EnvironmentStatus } from '../starter/status';
+import { countRows, filterRows, parseStatusFilter, summaryOf, unansweredNote, type EnvironmentDetail, type EnvironmentStatus, type StatusFilter } from '../common/status';
+import { collectDetails } from '../starter/status';
 import type { GitReader } from '../starter/git';
 import type { GitFetcher } from './git-fetcher';
 import { createProcessMetrics, renderMetrics } from './metrics';
-import { renderDashboard } from './render';
+import { renderCards, renderDashboard } from './render';
 import type { ServerSettings } from './settings';
 import { DeliveryLog, pushEventSchema, verifySignature } from './webhook';
 
@@ -78,9 +79,30 @@ function personFor(tokens: Map<string, string>, header: string | undefined): str
   return person;
 }
 
+/** The person a bearer token stands for, or undefined without a valid one (pages that only show more to people signed in). */
+function personOrNobody(tokens: Map<string, string>, header: string | undefined): string | undefined {
+  try {
+    return personFor(tokens, header);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The status filter of a request's query string. @throws HttpError 400 naming the parameter and the values it takes. */
+function filterParam(req: Request): StatusFilter {
+  try {
+    return parseStatusFilter(req.query as Record<string, unknown>);
+  } catch (error) {
+    throw new HttpError(400, `invalid filter: ${(error as Error).message}`);
+  }
+}
+
 /**
  * The API server: dashboard, status API, approvals and the GitHub webhook receiver.
- * Routes: `GET /`, `GET /healthz`, `GET /metrics`, `GET /api/me`, `GET /api/environments`,
+ * Routes: `GET /` and its cards `GET /partials/environments` (both take the filter of
+ * `GET /api/environments`), `GET /healthz`, `GET /metrics`, `GET /api/me`,
+ * `GET /api/environments?syncStatus=&phase=&q=` (each optional; statuses and phases as a comma
+ * list or repeated, any of them matches; `q`, part of the name without regard to case),
  * `GET /api/environments/:environment`, `POST /api/environments/:environment/{approve,reject,cancel}`,
  * `POST /webhooks/github`. Errors are JSON `{ error }` with a 4xx status saying what is wrong.
  * @example createApp({ client, settings: readServerSettings(), git: createGitFetcher({ repo }) }).listen(3000)
@@ -126,7 +148,6 @@ export function createApp(deps: ServerDeps): express.Express {
     value.catch(() => (cached = undefined));
     return value;
   }
-  const summary = ({ deployments: _deployments, ...row }: EnvironmentDetail): EnvironmentStatus => row;
 
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
@@ -150,16 +171,25 @@ export function createApp(deps: ServerDeps): express.Express {
     res.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(details, processMetrics));
   });
 
-  app.get('/', async (_req, res) => {
+  app.get('/', async (req, res) => {
     const nonce = randomBytes(16).toString('base64');
     let rows: EnvironmentStatus[] = [];
-    let warnings: string[];
+    let total = 0;
+    let filter: StatusFilter = {};
+    const warnings: string[] = [];
+    try {
+      filter = filterParam(req);
+    } catch (error) {
+      warnings.push(`${(error as Error).message}; showing every environment`);
+    }
     try {
       const status = await readStatus();
-      rows = status.details.map(summary);
-      warnings = status.warnings;
+      const all = status.details.map(summaryOf);
+      rows = filterRows(all, filter);
+      total = all.length;
+      warnings.push(...status.warnings);
     } catch (error) {
-      warnings = [redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`)];
+      warnings.push(redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`));
     }
     res
       .set(
@@ -167,7 +197,16 @@ export function createApp(deps: ServerDeps): express.Express {
         `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
       )
       .type('html')
-      .send(renderDashboard({ rows, now: Date.now(), namespace: settings.temporal.namespace, uiUrl: settings.temporal.uiUrl, refreshSeconds: settings.refreshSeconds, warnings, nonce }));
+      .send(renderDashboard({ rows, total, filter, now: Date.now(), namespace: settings.temporal.namespace, uiUrl: settings.temporal.uiUrl, refreshSeconds: settings.refreshSeconds, warnings, nonce }));
+  });
+
+  app.get('/partials/environments', async (req, res) => {
+    const filter = filterParam(req);
+    const { details, warnings } = await readStatus();
+    const rows = filterRows(details.map(summaryOf), filter);
+    // Approve and reject show only to a valid token's holder; the API checks the token again on every decision.
+    const signedIn = personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined;
+    res.json({ html: renderCards(rows, Date.now(), signedIn, Object.keys(filter).length > 0).text, warnings });
   });
 
   const api = express.Router();
@@ -177,9 +216,12 @@ export function createApp(deps: ServerDeps): express.Express {
     res.json({ name: personFor(settings.apiTokens, req.get('authorization')) });
   });
 
-  api.get('/environments', async (_req, res) => {
+  api.get('/environments', async (req, res) => {
+    const filter = filterParam(req);
     const { details, warnings } = await readStatus();
-    res.json({ environments: details.map(summary), warnings, generatedAt: new Date().toISOString() });
+    const all = details.map(summaryOf);
+    // Counts are of every environment, so that a view filtered to one status still shows the others'.
+    res.json({ environments: filterRows(all, filter), total: all.length, counts: countRows(all), warnings, generatedAt: new Date().toISOString() });
   });
 
   api.get('/environments/:environment', async (req, res) => {

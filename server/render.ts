@@ -1,11 +1,9 @@
-import type { EnvironmentStatus } from '../starter/status';
+import { approvalChange, desiredText, relativeTime, SYNC_LABELS, type EnvironmentStatus, type StatusFilter } from '../common/status';
 
 /*
- * The dashboard: server-rendered HTML and a small inline script, no build step. The card is
- * drawn by ONE function, `renderCard`, on the server for the first paint and in the browser on
- * every refresh: the page embeds the compiled source of the functions below (their `toString()`),
- * so each of them must stay self-contained: no imports, no module-level references except the
- * other embedded functions, plain ES2022.
+ * The dashboard, HTML only: rendered on the server with an escaping template, no build step.
+ * The page and each of its refreshes (`GET /partials/environments`) draw the cards with the same
+ * `renderCards`, from the status model's rows; the page's small script only swaps them in.
  */
 
 /** Escapes text for HTML element content and double-quoted attributes. */
@@ -18,76 +16,82 @@ export function escapeHtml(text: unknown): string {
     .replace(/'/g, '&#39;');
 }
 
-/** "12s ago" / "in 3h" from an ISO time; "" when absent. Embedded in the page. */
-export function relativeTime(iso: string | undefined, now: number): string {
-  if (!iso) return '';
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) return '';
-  const seconds = Math.round((now - ms) / 1000);
-  const abs = Math.abs(seconds);
-  const text = abs < 60 ? `${abs}s` : abs < 3600 ? `${Math.floor(abs / 60)}m` : abs < 86400 ? `${Math.floor(abs / 3600)}h` : `${Math.floor(abs / 86400)}d`;
-  return seconds >= 0 ? `${text} ago` : `in ${text}`;
+/** Markup made by {@link html}: inserted as it is where any other value is escaped. */
+export class Html {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+function interpolate(value: unknown): string {
+  if (value instanceof Html) return value.text;
+  if (Array.isArray(value)) return value.map(interpolate).join('');
+  if (value === undefined || value === null || value === false) return '';
+  return escapeHtml(value);
 }
 
 /**
- * One environment's card. Pure, and embedded in the page: the browser redraws cards with it.
- * @example renderCard(row, Date.now(), true)
+ * The escaping template: every value is escaped unless it is {@link Html} itself; arrays are
+ * joined; `undefined`, `null` and `false` leave nothing.
+ * @example html`<b>${name}</b>` // for name "<x>": <b>&lt;x&gt;</b>
  */
-export function renderCard(row: EnvironmentStatus, now: number, signedIn: boolean): string {
-  const e = escapeHtml;
-  const syncLabels: Record<string, string> = {
-    Synced: 'In sync',
-    OutOfSync: 'Out of sync',
-    Drifted: 'Drifted',
-    Missing: 'Missing',
-    Orphaned: 'Orphaned',
-    Progressing: 'Progressing',
-    Unknown: 'Unknown',
-  };
-  const when = (iso: string | undefined) => (iso ? ` <time datetime="${e(iso)}" title="${e(iso)}">${e(relativeTime(iso, now))}</time>` : '');
-  const desired = row.desiredError ? 'invalid config' : row.removedFromGit ? '(removed)' : row.desiredVersion ?? '-';
-  const lines = [
-    ['Deployed', `<span data-field="deployed">${e(row.deployedVersion ?? '-')}</span>`],
-    ['Desired', `<span data-field="desired">${e(desired)}</span>${row.desiredSource === 'git' ? ' <small>(git main)</small>' : ''}`],
-    ['Phase', `<span data-field="phase">${e(row.phase ?? 'no workflow')}</span>`],
-    ['Last result', row.lastResult ? `<span data-field="last-result" class="result-${e(row.lastResult)}">${e(row.lastResult)}</span>${when(row.lastResultAt)}` : '<span data-field="last-result">-</span>'],
-    ['Checked', row.syncCheckedAt ? when(row.syncCheckedAt) : '-'],
-  ];
-  if (row.running && !row.pendingApproval) {
-    lines.push(['Running', `#${e(row.running.number)} ${e(row.running.action)} ${e(row.running.appVersion ?? '')}${row.running.pipelineExecutionId ? ` <small>execution ${e(row.running.pipelineExecutionId)}</small>` : ''}`]);
-  }
-  const details = lines.map(([term, value]) => `<dt>${term}</dt><dd>${value}</dd>`).join('');
-  const notes = [
-    row.desiredError ? `<p class="note error">${e(row.desiredError)}</p>` : '',
-    row.lastResult && row.lastResult !== 'Succeeded' && row.lastResultMessage ? `<p class="note">${e(row.lastResultMessage)}</p>` : '',
-  ].join('');
-  let approval = '';
-  const a = row.pendingApproval;
-  if (a) {
-    const change = `${e(a.currentVersion ?? 'none')} → ${e(a.newVersion ?? 'delete')}`;
-    const buttons = signedIn
-      ? `<div class="actions"><button type="button" class="approve" data-action="approve" data-environment="${e(row.environment)}" data-version="${e(a.newVersion ?? a.commit)}">Approve ${e(a.newVersion ?? 'delete')}</button>` +
-        `<button type="button" class="reject" data-action="reject" data-environment="${e(row.environment)}" data-version="${e(a.newVersion ?? a.commit)}">Reject</button></div>`
-      : '<p class="hint">Sign in with an API token to approve or reject.</p>';
-    approval =
-      `<section class="approval" aria-label="Pending approval"><p><strong>Waiting for approval:</strong> app ${change}, commit <code>${e(a.commit.slice(0, 7))}</code> by ${e(a.author)}; expires${when(a.expiresAt)}</p>` +
-      buttons +
-      '</section>';
-  }
-  const link = /^https?:\/\//.test(row.url) ? `<a href="${e(row.url)}" target="_blank" rel="noopener noreferrer">Temporal UI</a>` : '';
-  return (
-    `<article class="card sync-${e(row.syncStatus)}" data-environment="${e(row.environment)}">` +
-    `<header><h2>${e(row.environment)}</h2><span class="badge" data-field="sync" title="${e(row.syncMessage ?? row.syncStatus)}">${e(syncLabels[row.syncStatus] ?? row.syncStatus)}</span></header>` +
-    `<dl>${details}</dl>${notes}${approval}` +
-    `<footer>${link}<span class="message" role="status"></span></footer>` +
-    '</article>'
-  );
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+  let text = strings[0]!;
+  values.forEach((value, i) => {
+    text += interpolate(value) + strings[i + 1]!;
+  });
+  return new Html(text);
 }
 
-/** All cards, or what to do when there are none. Embedded in the page. */
-export function renderCards(rows: EnvironmentStatus[], now: number, signedIn: boolean): string {
-  if (rows.length === 0) return '<p class="empty">No environments yet: push an environment folder to main.</p>';
-  return rows.map((row) => renderCard(row, now, signedIn)).join('');
+/** A link that opens in a new tab, for an http(s) address only. */
+function externalLink(url: string, text: string): Html | undefined {
+  return /^https?:\/\//.test(url) ? html`<a href="${url}" target="_blank" rel="noopener noreferrer">${text}</a>` : undefined;
+}
+
+/** " 5m ago" (or " in 6d") with the ISO time as its tooltip; nothing when absent. */
+function when(iso: string | undefined, now: number): Html | undefined {
+  return iso ? html` <time datetime="${iso}" title="${iso}">${relativeTime(iso, now)}</time>` : undefined;
+}
+
+/** Approve and reject for the waiting version when signed in, else how to sign in. */
+function decisionButtons(row: EnvironmentStatus, signedIn: boolean): Html {
+  const a = row.pendingApproval!;
+  if (!signedIn) return html`<p class="hint">Sign in with an API token to approve or reject.</p>`;
+  const version = a.newVersion ?? a.commit;
+  return html`<div class="actions"><button type="button" class="approve" data-action="approve" data-environment="${row.environment}" data-version="${version}">Approve ${a.newVersion ?? 'delete'}</button><button type="button" class="reject" data-action="reject" data-environment="${row.environment}" data-version="${version}">Reject</button></div>`;
+}
+
+/**
+ * One environment's card. Pure: every value is escaped.
+ * @example renderCard(row, Date.now(), true)
+ */
+export function renderCard(row: EnvironmentStatus, now: number, signedIn: boolean): Html {
+  const r = row.running;
+  const lines: [string, Html | undefined][] = [
+    ['Deployed', html`<span data-field="deployed">${row.deployedVersion ?? '-'}</span>`],
+    ['Desired', html`<span data-field="desired">${desiredText(row)}</span>${row.desiredSource === 'git' && html` <small>(git main)</small>`}`],
+    ['Phase', html`<span data-field="phase">${row.phase ?? 'no workflow'}</span>`],
+    ['Last result', row.lastResult ? html`<span data-field="last-result" class="result-${row.lastResult}">${row.lastResult}</span>${when(row.lastResultAt, now)}` : html`<span data-field="last-result">-</span>`],
+    ['Checked', when(row.syncCheckedAt, now) ?? html`-`],
+  ];
+  if (r && !row.pendingApproval) lines.push(['Running', html`#${r.number} ${r.action} ${r.appVersion ?? ''}${r.pipelineExecutionId && html` <small>execution ${r.pipelineExecutionId}</small>`}`]);
+  const a = row.pendingApproval;
+  return html`<article class="card sync-${row.syncStatus}" data-environment="${row.environment}">\
+<header><h2>${row.environment}</h2><span class="badge" data-field="sync" title="${row.syncMessage ?? row.syncStatus}">${SYNC_LABELS[row.syncStatus] ?? row.syncStatus}</span></header>\
+<dl>${lines.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>\
+${row.desiredError && html`<p class="note error">${row.desiredError}</p>`}\
+${row.lastResult && row.lastResult !== 'Succeeded' && row.lastResultMessage && html`<p class="note">${row.lastResultMessage}</p>`}\
+${a && html`<section class="approval" aria-label="Pending approval"><p><strong>Waiting for approval:</strong> app ${approvalChange(a)}, commit <code>${a.commit.slice(0, 7)}</code> by ${a.author}; expires${when(a.expiresAt, now)}</p>${decisionButtons(row, signedIn)}</section>`}\
+<footer>${externalLink(row.url, 'Temporal UI')}<span class="message" role="status"></span></footer></article>`;
+}
+
+/** All cards, or what to do when there are none. */
+export function renderCards(rows: EnvironmentStatus[], now: number, signedIn: boolean, filtered = false): Html {
+  if (rows.length === 0) {
+    return filtered ? html`<p class="empty">No environment matches the filter.</p>` : html`<p class="empty">No environments yet: push an environment folder to main.</p>`;
+  }
+  return html`${rows.map((row) => renderCard(row, now, signedIn))}`;
 }
 
 const STYLE = `
@@ -111,14 +115,13 @@ button.approve{background:var(--ok);color:#fff;border-color:var(--ok)}button.rej
 #notice{min-height:1.4em;margin:0 0 1rem}#notice.error{color:var(--bad)}.message{font-size:.9rem}
 `;
 
-/** The page's script: token sign-in (localStorage), decisions, and a refresh every few seconds. */
+/**
+ * The page's script: token sign-in (localStorage), decisions, and a refresh every few seconds
+ * that fetches the cards drawn on the server for the page's own filter (its query string).
+ */
 function pageScript(refreshMs: number): string {
   return `
 'use strict';
-${escapeHtml.toString()}
-${relativeTime.toString()}
-${renderCard.toString()}
-${renderCards.toString()}
 const REFRESH_MS = ${Number(refreshMs)};
 const KEY = 'cfn-gitops-token';
 let signedInAs = null;
@@ -147,14 +150,14 @@ async function whoAmI() {
   } catch (err) { notice('Cannot reach the server: ' + err.message, true); }
   drawAuth();
 }
-let last = null;
 async function refresh() {
   try {
-    const r = await fetch('/api/environments', { headers: { accept: 'application/json' } });
+    const headers = { accept: 'application/json' };
+    if (signedInAs && token()) headers.authorization = 'Bearer ' + token();
+    const r = await fetch('/partials/environments' + location.search, { headers });
     const body = await r.json();
     if (!r.ok) throw new Error(body.error || r.statusText);
-    last = body;
-    $('grid').innerHTML = renderCards(body.environments, Date.now(), Boolean(signedInAs));
+    $('grid').innerHTML = body.html;
     $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
     $('updated').dateTime = new Date().toISOString();
     notice((body.warnings || []).join(' '), false, false);
@@ -198,7 +201,12 @@ setInterval(refresh, REFRESH_MS);
 
 /** What the dashboard page shows. */
 export interface DashboardModel {
+  /** The rows the filter lets through. */
   rows: EnvironmentStatus[];
+  /** How many environments there are before the filter. */
+  total?: number;
+  /** The page's filter (from its query string); empty shows every environment. */
+  filter?: StatusFilter;
   now: number;
   /** Namespace and UI address, shown in the header. */
   namespace: string;
@@ -210,25 +218,36 @@ export interface DashboardModel {
   nonce: string;
 }
 
+/** "sync status OutOfSync or Drifted, name contains "pro"", for the filter line. */
+function describeFilter(filter: StatusFilter): string {
+  return [
+    filter.syncStatus && `sync status ${filter.syncStatus.join(' or ')}`,
+    filter.phase && `phase ${filter.phase.join(' or ')}`,
+    filter.q && `name contains "${filter.q}"`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
 /**
  * The whole dashboard page. Pure: every value that reaches the page is escaped.
  * @example renderDashboard({ rows, now: Date.now(), namespace: 'default', uiUrl, refreshSeconds: 3, warnings: [], nonce })
  */
 export function renderDashboard(model: DashboardModel): string {
-  const e = escapeHtml;
-  const ui = /^https?:\/\//.test(model.uiUrl) ? `<a href="${e(model.uiUrl)}/namespaces/${e(encodeURIComponent(model.namespace))}/workflows" target="_blank" rel="noopener noreferrer">Temporal UI</a>` : '';
-  return `<!doctype html>
+  const filtered = model.filter !== undefined && Object.keys(model.filter).length > 0;
+  const ui = /^https?:\/\//.test(model.uiUrl) ? externalLink(`${model.uiUrl}/namespaces/${encodeURIComponent(model.namespace)}/workflows`, 'Temporal UI') : undefined;
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>cfn-gitops: environments</title>
 <link rel="icon" href="data:,">
-<style nonce="${e(model.nonce)}">${STYLE}</style>
+<style nonce="${model.nonce}">${new Html(STYLE)}</style>
 </head>
 <body>
 <header class="top">
-<h1>cfn-gitops <small>namespace ${e(model.namespace)}</small></h1>
+<h1>cfn-gitops <small>namespace ${model.namespace}</small></h1>
 <div id="auth">
 <form id="sign-in"><label for="token">API token</label> <input id="token" type="password" autocomplete="off" placeholder="token"> <button type="submit">Sign in</button></form>
 <div id="signed-in" hidden><span id="who"></span> <button type="button" id="sign-out">Sign out</button></div>
@@ -236,12 +255,13 @@ ${ui}
 </div>
 </header>
 <main>
-<p id="notice" role="status"${model.warnings.length ? ' class="error"' : ''}>${e(model.warnings.join(' '))}</p>
-<div id="grid">${renderCards(model.rows, model.now, false)}</div>
-<p><small><time id="updated">Updated ${e(new Date(model.now).toISOString())}</time> · refreshes every ${e(model.refreshSeconds)}s</small></p>
+<p id="notice" role="status"${model.warnings.length > 0 && html` class="error"`}>${model.warnings.join(' ')}</p>
+${filtered && html`<p id="filter">Showing ${model.rows.length} of ${model.total ?? model.rows.length} environments: ${describeFilter(model.filter!)}. <a href="/">Show all</a></p>`}
+<div id="grid">${renderCards(model.rows, model.now, false, filtered)}</div>
+<p><small><time id="updated">Updated ${new Date(model.now).toISOString()}</time> · refreshes every ${model.refreshSeconds}s</small></p>
 </main>
-<script nonce="${e(model.nonce)}">${pageScript(model.refreshSeconds * 1000)}</script>
+<script nonce="${model.nonce}">${new Html(pageScript(model.refreshSeconds * 1000))}</script>
 </body>
 </html>
-`;
+`.text;
 }

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { UsageError } from '../common/errors';
 import { WorkflowType } from '../common/messages';
 import { DRIFT_SCHEDULE_ID, ENVIRONMENT_NAME_PATTERN } from '../common/names';
-import { textTable } from '../common/render';
+import { renderDriftReport } from '../common/render';
 import type { TemporalSettings } from '../common/temporal-settings';
 // Types only: the CLI never loads workflow code.
 import type { DriftEntry, DriftSweepInput, DriftSweepResult } from '../common/drift';
@@ -63,26 +63,6 @@ function jsonEntry(e: DriftEntry): DriftJsonEntry {
     healRequested: e.healRequested,
     healSkipped: e.healSkipped,
   };
-}
-
-/**
- * A sweep's result for a terminal: a table, the drifted resources of each environment, what
- * self-heal asked for and a one-line count.
- * @example renderDriftReport(result) // "ENVIRONMENT  STATUS   DESIRED  DEPLOYED  CHECKED  MESSAGE\nprod  Synced  1.4.2 …"
- */
-export function renderDriftReport(result: DriftSweepResult): string {
-  if (result.entries.length === 0) return 'no environments: no environment workflows and no stacks under a known prefix';
-  const table = textTable(
-    ['ENVIRONMENT', 'STATUS', 'DESIRED', 'DEPLOYED', 'CHECKED', 'MESSAGE'],
-    result.entries.map((e) => [e.environment, e.status, e.desiredVersion ?? '-', e.deployedVersion ?? '-', e.checkedAt, (e.message ?? '').replace(/\n/g, ' ')]),
-  );
-  const details = result.entries.flatMap((e) => [
-    ...(e.drifted.length > 0 ? [`${e.environment}: drifted resources`, ...e.drifted.map((line) => `  - ${line}`)] : []),
-    ...(e.healRequested ? [`${e.environment}: self-heal asked the environment to deploy git's version again`] : []),
-    ...(e.healSkipped ? [`${e.environment}: no self-heal: ${e.healSkipped}`] : []),
-  ]);
-  const counts = Object.entries(result.counts).map(([status, n]) => `${n} ${status}`).join(', ');
-  return [table, ...(details.length > 0 ? ['', ...details] : []), '', `${result.entries.length} environment(s): ${counts}`].join('\n');
 }
 
 /**

@@ -73,6 +73,70 @@ describe('API server routes', () => {
     expect(body.environments[2]).toMatchObject({ workflowId: 'cfn-gitops/prod', url: 'http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod', pendingApproval: { newVersion: '1.4.1' } });
   });
 
+  describe('GET /api/environments?syncStatus=&phase=&q=', () => {
+    const names = async (query: string) => {
+      const response = await fetch(`${url}/api/environments${query}`);
+      expect(response.status).toBe(200);
+      const body = await json(response);
+      return { names: body.environments.map((e: { environment: string }) => e.environment), total: body.total, counts: body.counts };
+    };
+
+    it('filters by sync status, phase and part of the name, each a list or repeated, all given must match', async () => {
+      expect((await names('?syncStatus=OutOfSync')).names).toEqual(['prod']);
+      expect((await names('?syncStatus=synced,MISSING')).names).toEqual(['development', 'featureX']);
+      expect((await names('?syncStatus=Synced&syncStatus=OutOfSync')).names).toEqual(['development', 'prod']);
+      expect((await names('?phase=WaitingForApproval,Idle')).names).toEqual(['development', 'prod']);
+      expect((await names('?q=PRO')).names).toEqual(['prod']);
+      expect((await names('?q=e&syncStatus=Missing')).names).toEqual(['featureX']);
+      expect((await names('?q=e&phase=Idle&syncStatus=Synced')).names).toEqual(['development']);
+      expect((await names('?q=&syncStatus=')).names).toEqual(['development', 'featureX', 'prod']);
+    });
+
+    it('counts every environment by sync status and phase, whatever the filter keeps', async () => {
+      expect(await names('?q=nothing-is-called-so')).toEqual({
+        names: [],
+        total: 3,
+        counts: {
+          syncStatus: { Synced: 1, OutOfSync: 1, Drifted: 0, Missing: 1, Orphaned: 0, Progressing: 0, Unknown: 0 },
+          phase: { Idle: 1, none: 1, WaitingForApproval: 1 },
+        },
+      });
+    });
+
+    it('refuses a value it does not know with 400, naming the parameter and the values it takes', async () => {
+      const status = await fetch(`${url}/api/environments?syncStatus=Healthy`);
+      expect(status.status).toBe(400);
+      expect(await json(status)).toEqual({ error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown' });
+      const phase = await fetch(`${url}/api/environments?phase=Idle,Sleeping`);
+      expect(phase.status).toBe(400);
+      expect((await json(phase)).error).toMatch(/^invalid filter: phase: "Sleeping" is not a phase: one of Idle, Queued, WaitingForApproval, /);
+      const long = await fetch(`${url}/api/environments?q=${'x'.repeat(65)}`);
+      expect(await json(long)).toEqual({ error: 'invalid filter: q: at most 64 characters' });
+    });
+
+    it('filters the dashboard and its refreshes the same way, with approve and reject only for a valid token', async () => {
+      const page = await (await fetch(`${url}/?syncStatus=OutOfSync,Missing&q=X`)).text();
+      expect(page).toContain('<p id="filter">Showing 1 of 3 environments: sync status OutOfSync or Missing, name contains &quot;X&quot;. <a href="/">Show all</a></p>');
+      expect(page.match(/<article [^>]*>/g)).toEqual(['<article class="card sync-Missing" data-environment="featureX">']);
+      const refused = await (await fetch(`${url}/?syncStatus=Healthy`)).text();
+      expect(refused).toContain('syncStatus: &quot;Healthy&quot; is not a sync status');
+      expect(refused.match(/<article /g)).toHaveLength(3);
+
+      const partial = async (query: string, token?: string) => {
+        const response = await fetch(`${url}/partials/environments${query}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+        return { status: response.status, body: await json(response) };
+      };
+      const anonymous = await partial('?phase=WaitingForApproval');
+      expect(anonymous.status).toBe(200);
+      expect(anonymous.body.html.match(/<article [^>]*>/g)).toEqual(['<article class="card sync-OutOfSync" data-environment="prod">']);
+      expect(anonymous.body.html).not.toContain('<button');
+      expect((await partial('?phase=WaitingForApproval', ALICE)).body.html).toContain('data-action="approve" data-environment="prod" data-version="1.4.1">Approve 1.4.1</button>');
+      expect((await partial('?phase=WaitingForApproval', 'not-a-token-at-all')).body.html).not.toContain('<button');
+      expect((await partial('?q=zzz')).body.html).toBe('<p class="empty">No environment matches the filter.</p>');
+      expect(await partial('?phase=Sleeping')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid filter: phase: /) } });
+    });
+  });
+
   it('answers one environment with its deployments, 404 for an unknown one and 400 for a bad name', async () => {
     const prod = await fetch(`${url}/api/environments/prod`);
     expect(prod.status).toBe(200);

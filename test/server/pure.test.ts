@@ -1,14 +1,13 @@
 import { renderMetrics } from '../../server/metrics';
-import { escapeHtml, relativeTime, renderCard, renderDashboard } from '../../server/render';
+import { relativeTime, statusRow, type EnvironmentDetail, type EnvironmentStatus } from '../../common/status';
+import { escapeHtml, html, renderCard, renderCards, renderDashboard } from '../../server/render';
 import { readServerSettings } from '../../server/settings';
 import { DeliveryLog, signBody, verifySignature } from '../../server/webhook';
-import { renderStatusTable, statusRow, type EnvironmentDetail, type EnvironmentStatus, type GitMain } from '../../starter/status';
 import { idleState, record, waitingState } from './fakes';
 
 const NOW = Date.parse('2024-05-01T12:15:00.000Z');
 const url = (environment: string) => `http://ui.test/namespaces/default/workflows/cfn-gitops%2F${environment}`;
-const listed = (state: ReturnType<typeof idleState>) => ({ environment: state.environment, workflowId: `cfn-gitops/${state.environment}`, state, attributes: {} });
-const git = (versions: Record<string, string>): GitMain => ({ commit: 'f'.repeat(40), environments: new Map(Object.entries(versions).map(([k, v]) => [k, { appVersion: v }])) });
+const listed = (state: ReturnType<typeof idleState>) => ({ workflowId: `cfn-gitops/${state.environment}`, state, attributes: {} });
 
 describe('webhook signatures', () => {
   const body = Buffer.from('{"ref":"refs/heads/main"}');
@@ -71,52 +70,10 @@ describe('readServerSettings', () => {
   });
 });
 
-describe('status rows: git against AWS', () => {
-  it('is in sync when git main asks for the deployed version', () => {
-    const row = statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.4.2' }) });
-    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'git', deployedVersion: '1.4.2', phase: 'Idle', syncStatus: 'Synced', lastResult: 'Succeeded', source: 'query' });
-  });
-
-  it('is out of sync when main asks for another version, Missing without a workflow, Orphaned without a folder', () => {
-    expect(statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.5.0' }) }).syncStatus).toBe('OutOfSync');
-    expect(statusRow({ environment: 'new', url: url('new'), git: git({ new: '1.0.0' }) })).toMatchObject({ syncStatus: 'Missing', desiredVersion: '1.0.0', phase: undefined, source: 'none' });
-    expect(statusRow({ environment: 'old', url: url('old'), listed: listed(idleState('old', '1.0.0')), git: git({}) })).toMatchObject({ syncStatus: 'Orphaned', removedFromGit: true });
-  });
-
-  it('is OutOfSync while a deployment waits for approval, Progressing once it runs, and shows the approval', () => {
-    const waiting = waitingState('prod', '1.4.1', '1.4.2');
-    const row = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waiting) });
-    expect(row).toMatchObject({ desiredVersion: '1.4.2', desiredSource: 'workflow', deployedVersion: '1.4.1', syncStatus: 'OutOfSync', phase: 'WaitingForApproval' });
-    const running = { ...waiting, phase: 'RunningPipeline' as const, approval: undefined };
-    expect(statusRow({ environment: 'prod', url: url('prod'), listed: listed(running), git: git({ prod: '1.4.2' }) }).syncStatus).toBe('Progressing');
-    expect(row.pendingApproval).toMatchObject({ currentVersion: '1.4.1', newVersion: '1.4.2', author: 'Dana <Developer>' });
-  });
-
-  it('falls back to the search attributes when the query fails, and says so above the table', () => {
-    const row = statusRow({ environment: 'dev', url: url('dev'), listed: { environment: 'dev', workflowId: 'cfn-gitops/dev', attributes: { phase: 'Idle', appVersion: '1.4.2', syncStatus: 'Drifted' } } });
-    expect(row).toMatchObject({ deployedVersion: '1.4.2', phase: 'Idle', syncStatus: 'Drifted', source: 'search-attributes' });
-    expect(renderStatusTable([row], NOW).split('\n')[0]).toBe('note: dev: the workflow did not answer its state query (is a worker polling?); shown from its search attributes');
-  });
-
-  it('renders a terminal table with ages and the approval', () => {
-    const rows = [
-      statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')), git: git({ dev: '1.5.0', prod: '1.4.2' }) }),
-      statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')), git: git({ dev: '1.5.0', prod: '1.4.2' }) }),
-    ];
-    expect(renderStatusTable(rows, NOW)).toBe(
-      [
-        'ENVIRONMENT  DESIRED  DEPLOYED  PHASE               SYNC       CHECKED  LAST RESULT        PENDING APPROVAL                             TEMPORAL UI',
-        'dev          1.5.0    1.4.2     Idle                OutOfSync  15m ago  Succeeded 15m ago  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdev',
-        'prod         1.4.2    1.4.1     WaitingForApproval  OutOfSync  15m ago  Succeeded 15m ago  1.4.1 → 1.4.2 (d1d1d1d by Dana <Developer>)  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
-      ].join('\n'),
-    );
-  });
-});
-
 describe('metrics', () => {
   it('writes the Prometheus text format: sync statuses, approvals, deployments by result and durations', async () => {
-    const dev = statusRow({ environment: 'dev', url: url('dev'), listed: listed(idleState('dev', '1.4.2')) });
-    const prod = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+    const dev = statusRow({ environment: 'dev', url: url('dev'), workflow: listed(idleState('dev', '1.4.2')) });
+    const prod = statusRow({ environment: 'prod', url: url('prod'), workflow: listed(waitingState('prod', '1.4.1', '1.4.2')) });
     const details: EnvironmentDetail[] = [
       { ...dev, deployments: [record(3, 'Failed', '1.4.3', 0.25), record(2, 'Succeeded', '1.4.2', 4), record(1, 'Succeeded', '1.4.1', 1)] },
       { ...prod, environment: 'prod "main"', deployments: [] },
@@ -144,37 +101,53 @@ describe('metrics', () => {
 });
 
 describe('dashboard HTML', () => {
-  const waiting: EnvironmentStatus = statusRow({ environment: 'prod', url: url('prod'), listed: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+  const waiting: EnvironmentStatus = statusRow({ environment: 'prod', url: url('prod'), workflow: listed(waitingState('prod', '1.4.1', '1.4.2')) });
 
   it('escapes every value that reaches the page', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
     const hostile: EnvironmentStatus = { ...waiting, deployedVersion: '<img src=x onerror=alert(1)>', lastResultMessage: '<script>alert(2)</script>', lastResult: 'Failed' };
-    const html = renderCard(hostile, NOW, true);
-    expect(html).not.toContain('<img');
-    expect(html).not.toContain('<script>');
-    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
-    expect(html).toContain('by Dana &lt;Developer&gt;');
+    const card = renderCard(hostile, NOW, true).text;
+    expect(card).not.toContain('<img');
+    expect(card).not.toContain('<script>');
+    expect(card).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(card).toContain('by Dana &lt;Developer&gt;');
+    expect(card).toContain('<p class="note">&lt;script&gt;alert(2)&lt;/script&gt;</p>');
+  });
+
+  it('escapes what its template is given, keeps the markup it made itself, and leaves nothing for absent values', () => {
+    const name = '"><b>x</b>';
+    expect(html`<p title="${name}">${name}</p>`.text).toBe('<p title="&quot;&gt;&lt;b&gt;x&lt;/b&gt;">&quot;&gt;&lt;b&gt;x&lt;/b&gt;</p>');
+    expect(html`<ul>${['a<', 'b'].map((i) => html`<li>${i}</li>`)}</ul>`.text).toBe('<ul><li>a&lt;</li><li>b</li></ul>');
+    expect(html`[${undefined}${null}${false}${0}]`.text).toBe('[0]');
   });
 
   it('shows approve and reject for the waiting version only when signed in', () => {
-    expect(renderCard(waiting, NOW, true)).toContain('<button type="button" class="approve" data-action="approve" data-environment="prod" data-version="1.4.2">Approve 1.4.2</button>');
-    expect(renderCard(waiting, NOW, false)).not.toContain('<button');
-    expect(renderCard(waiting, NOW, false)).toContain('Sign in with an API token to approve or reject.');
+    expect(renderCard(waiting, NOW, true).text).toContain('<button type="button" class="approve" data-action="approve" data-environment="prod" data-version="1.4.2">Approve 1.4.2</button>');
+    expect(renderCard(waiting, NOW, false).text).not.toContain('<button');
+    expect(renderCard(waiting, NOW, false).text).toContain('Sign in with an API token to approve or reject.');
   });
 
   it('links to the Temporal UI only over http(s)', () => {
-    expect(renderCard(waiting, NOW, false)).toContain(`<a href="${url('prod')}" target="_blank" rel="noopener noreferrer">Temporal UI</a>`);
-    expect(renderCard({ ...waiting, url: 'javascript:alert(1)' }, NOW, false)).not.toContain('javascript:');
+    expect(renderCard(waiting, NOW, false).text).toContain(`<a href="${url('prod')}" target="_blank" rel="noopener noreferrer">Temporal UI</a>`);
+    expect(renderCard({ ...waiting, url: 'javascript:alert(1)' }, NOW, false).text).not.toContain('javascript:');
   });
 
-  it('embeds the same card renderer in the page script, under a CSP nonce', () => {
+  it('draws the first cards on the server and fetches the next ones drawn there, under a CSP nonce', () => {
     const page = renderDashboard({ rows: [waiting], now: NOW, namespace: 'ns<1>', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: ['repo <unreachable>'], nonce: 'n0nce' });
     expect(page).toContain('<script nonce="n0nce">');
-    expect(page).toContain('function renderCard(');
+    expect(page).toContain("fetch('/partials/environments' + location.search");
     expect(page).toContain('const REFRESH_MS = 3000;');
     expect(page).toContain('namespace ns&lt;1&gt;');
     expect(page).toContain('repo &lt;unreachable&gt;');
-    expect(page).toContain('data-environment="prod"');
+    expect(page).toContain(`<div id="grid">${renderCard(waiting, NOW, false).text}</div>`);
+    expect(page).not.toContain('id="filter"');
+  });
+
+  it('says what a filter shows and how to see every environment', () => {
+    const page = renderDashboard({ rows: [], total: 3, filter: { syncStatus: ['Drifted', 'Missing'], q: '<b>' }, now: NOW, namespace: 'default', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: [], nonce: 'n' });
+    expect(page).toContain('<p id="filter">Showing 0 of 3 environments: sync status Drifted or Missing, name contains &quot;&lt;b&gt;&quot;. <a href="/">Show all</a></p>');
+    expect(page).toContain('<p class="empty">No environment matches the filter.</p>');
+    expect(renderCards([], NOW, false).text).toBe('<p class="empty">No environments yet: push an environment folder to main.</p>');
   });
 
   it('tells relative times both ways', () => {

@@ -1,5 +1,20 @@
+import type { DriftSweepResult } from '../../common/drift';
 import { plan } from '../../common/plan';
-import { renderAnnotations, renderPlan, renderStartReport, renderStepSummary, textTable, type RenderedEntry } from '../../common/render';
+import {
+  renderAnnotations,
+  renderDriftReport,
+  renderPendingApprovals,
+  renderPlan,
+  renderStartReport,
+  renderStatusDetail,
+  renderStatusTable,
+  renderStepSummary,
+  textTable,
+  type RenderedEntry,
+} from '../../common/render';
+import { deploymentsOf, statusRow, type GitMain, type WorkflowFacts } from '../../common/status';
+import type { EnvironmentState } from '../../common/types';
+import { idleState, record, waitingState } from '../server/fakes';
 import { commit, config, snapshot } from '../support/fixtures';
 
 const link = (workflowId: string) => `http://ui.test/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
@@ -136,5 +151,87 @@ describe('renderers with awkward input', () => {
   it('escapes the separators of annotation properties', () => {
     const entry: RenderedEntry = { environment: 'a,b', action: 'sync', status: 'invalid', reason: '', workflowId: 'x', file: 'odd:dir/config.yaml', line: 2, error: 'broken' };
     expect(renderAnnotations([entry])).toBe('::error file=odd%3Adir/config.yaml,line=2,title=cfn-gitops a%2Cb::broken');
+  });
+});
+
+describe('status in a terminal', () => {
+  const NOW = Date.parse('2024-05-01T12:15:00.000Z');
+  const url = (environment: string) => `http://ui.test/namespaces/default/workflows/cfn-gitops%2F${environment}`;
+  const queried = (state: EnvironmentState): WorkflowFacts => ({ workflowId: `cfn-gitops/${state.environment}`, state, attributes: {} });
+  const git: GitMain = { commit: 'f'.repeat(40), environments: new Map([['dev', { appVersion: '1.5.0' }], ['prod', { appVersion: '1.4.2' }], ['qa', { error: 'qa/config.yaml:1: appVersion: required' }]]) };
+
+  it('renders a table with ages, the approval, and an invalid config', () => {
+    const rows = [
+      statusRow({ environment: 'dev', url: url('dev'), workflow: queried(idleState('dev', '1.4.2')), git }),
+      statusRow({ environment: 'prod', url: url('prod'), workflow: queried(waitingState('prod', '1.4.1', '1.4.2')), git }),
+      statusRow({ environment: 'qa', url: url('qa'), git }),
+    ];
+    expect(renderStatusTable(rows, NOW)).toBe(
+      [
+        'ENVIRONMENT  DESIRED         DEPLOYED  PHASE               SYNC       CHECKED  LAST RESULT        PENDING APPROVAL                             TEMPORAL UI',
+        'dev          1.5.0           1.4.2     Idle                OutOfSync  15m ago  Succeeded 15m ago  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fdev',
+        'prod         1.4.2           1.4.1     WaitingForApproval  OutOfSync  15m ago  Succeeded 15m ago  1.4.1 → 1.4.2 (d1d1d1d by Dana <Developer>)  http://ui.test/namespaces/default/workflows/cfn-gitops%2Fprod',
+        'qa           invalid config  -         -                   Missing    -        -                  -                                            http://ui.test/namespaces/default/workflows/cfn-gitops%2Fqa',
+      ].join('\n'),
+    );
+  });
+
+  it('says above the table which workflows did not answer their query', () => {
+    const row = statusRow({ environment: 'dev', url: url('dev'), workflow: { workflowId: 'cfn-gitops/dev', attributes: { phase: 'Idle', appVersion: '1.4.2', syncStatus: 'Drifted' } } });
+    expect(renderStatusTable([row], NOW).split('\n')[0]).toBe('note: dev: the workflow did not answer its state query (is a worker polling?); shown from its search attributes');
+    expect(renderStatusTable([], NOW)).toBe('no environments: no environment workflow runs and no folder on main');
+  });
+
+  it('renders one environment with its notes and deployments, running ones first', () => {
+    const state = { ...waitingState('prod', '1.4.1', '1.4.2'), history: [record(1, 'Failed', '1.4.1', 2)], lastResult: record(1, 'Failed', '1.4.1', 2) };
+    const detail = { ...statusRow({ environment: 'prod', url: url('prod'), workflow: queried(state) }), deployments: deploymentsOf(state, url) };
+    expect(renderStatusDetail(detail, NOW).split('\n').slice(3)).toEqual([
+      'sync: OutOfSync (deployed)',
+      '',
+      'last result: Failed: Failed #1',
+      '',
+      '#  ACTION  VERSION  COMMIT   RESULT   ENDED    APPROVED BY  MESSAGE',
+      '2  sync    1.4.2    d1d1d1d  running  -        -',
+      '1  sync    1.4.1    c100000  Failed   15m ago  -            Failed #1',
+    ]);
+  });
+
+  it('renders a drift sweep: table, drifted resources, self-heal and counts', () => {
+    const result: DriftSweepResult = {
+      startedAt: '2024-05-01T12:00:00Z',
+      finishedAt: '2024-05-01T12:00:05Z',
+      counts: { Drifted: 1, Synced: 1 },
+      entries: [
+        { environment: 'dev', status: 'Drifted', checkedAt: '2024-05-01T12:00:03Z', desiredVersion: '1.4.2', deployedVersion: '1.4.2', drifted: ['Topic (AWS::SNS::Topic) in cfn-gitops-dev: deleted'], message: '1 resource changed\noutside', stackPrefix: 'cfn-gitops-', region: 'us-east-1', healRequested: true },
+        { environment: 'prod', status: 'Synced', checkedAt: '2024-05-01T12:00:04Z', drifted: [], stackPrefix: 'cfn-gitops-', region: 'us-east-1', healSkipped: 'policy' },
+      ],
+    };
+    expect(renderDriftReport(result)).toBe(
+      [
+        'ENVIRONMENT  STATUS   DESIRED  DEPLOYED  CHECKED               MESSAGE',
+        'dev          Drifted  1.4.2    1.4.2     2024-05-01T12:00:03Z  1 resource changed outside',
+        'prod         Synced   -        -         2024-05-01T12:00:04Z',
+        '',
+        'dev: drifted resources',
+        '  - Topic (AWS::SNS::Topic) in cfn-gitops-dev: deleted',
+        "dev: self-heal asked the environment to deploy git's version again",
+        'prod: no self-heal: policy',
+        '',
+        '2 environment(s): 1 Drifted, 1 Synced',
+      ].join('\n'),
+    );
+    expect(renderDriftReport({ ...result, entries: [], counts: {} })).toBe('no environments: no environment workflows and no stacks under a known prefix');
+  });
+
+  it('renders what waits for approval, with the pipeline stack change set', () => {
+    const approval = waitingState('prod', '1.4.1', '1.4.2').approval!;
+    expect(renderPendingApprovals([{ ...approval, pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline)'] }, { ...approval, environment: 'qa', newVersion: undefined, action: 'delete' }])).toBe(
+      [
+        'ENVIRONMENT  CURRENT  NEW     COMMIT   AUTHOR            WAITING SINCE             EXPIRES                   PIPELINE STACK',
+        'prod         1.4.1    1.4.2   d1d1d1d  Dana <Developer>  2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  Modify Pipeline (AWS::CodePipeline::Pipeline)',
+        'qa           1.4.1    delete  d1d1d1d  Dana <Developer>  2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  -',
+      ].join('\n'),
+    );
+    expect(renderPendingApprovals([])).toBe('nothing waits for approval');
   });
 });
