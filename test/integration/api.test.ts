@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { signBody } from '../../server/webhook';
 import { startTestAws, type TestAws } from '../support/aws';
-import { startWorkerProcess, type WorkerProcess } from '../support/cli';
+import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
@@ -43,6 +43,7 @@ describe('API server: webhook, status and approvals', () => {
   let repo: TestRepo;
   let cache: string;
   let first: string;
+  let env: NodeJS.ProcessEnv;
 
   const call = async (method: string, route: string, options: { body?: unknown; token?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
     const headers: Record<string, string> = { ...options.headers };
@@ -67,7 +68,7 @@ describe('API server: webhook, status and approvals', () => {
   beforeAll(async () => {
     [aws, repo] = await Promise.all([startTestAws(), createTestRepo()]);
     cache = mkdtempSync(path.join(tmpdir(), 'cfn-gitops-cache-'));
-    const env = workerEnv(aws, TEST_NAMESPACES.api, uniqueTaskQueue('api'), {
+    env = workerEnv(aws, TEST_NAMESPACES.api, uniqueTaskQueue('api'), {
       CFN_GITOPS_PROTECTED_ENVIRONMENTS: 'prod',
       CFN_GITOPS_API_TOKENS: `${ALICE}=Alice Approver,${DANA}=Dana Developer,${PAT}=Pat Pusher`,
       GITHUB_WEBHOOK_SECRET: SECRET,
@@ -185,5 +186,57 @@ describe('API server: webhook, status and approvals', () => {
     expect(metrics.body).toContain('cfn_gitops_pending_approvals 0\n');
     expect(metrics.body).toContain('cfn_gitops_environments{sync_status="Synced"} 3\n');
     expect(metrics.body).toMatch(/^cfn_gitops_deployment_duration_seconds_count\{environment="development"\} 2$/m);
+  });
+
+  it('cfn-gitops status and GET /api/environments give the same rows, and filter them the same way', async () => {
+    // A push that leaves prod waiting for approval of 1.4.2 and adds a folder whose config is invalid.
+    const before = await repo.head();
+    const prodConfig = readFileSync(path.join(repo.dir, 'prod', 'config.yaml'), 'utf8').replace(/appVersion:.*/, 'appVersion: "1.4.2"');
+    const after = await repo.commit('prod: app 1.4.2; qa', { 'prod/config.yaml': prodConfig, 'qa/config.yaml': 'parameters: {}\n' });
+    expect((await push('delivery-4', { ref: 'refs/heads/main', before, after })).status).toBe(202);
+    await until(rows, (all) => row(all, 'prod')?.phase === 'WaitingForApproval' && row(all, 'qa') !== undefined, 'prod waiting for 1.4.2, qa listed');
+
+    const cli = async (...flags: string[]) => {
+      const result = await runCli(['status', '--repo', repo.dir, '--json', ...flags], { env });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      return JSON.parse(result.stdout) as Row[];
+    };
+    const api = async (query: string) => {
+      const answer = await call('GET', `/api/environments${query}`);
+      expect(answer.status).toBe(200);
+      return answer.body.environments as Row[];
+    };
+    const everything = await cli();
+    expect(everything.map((r) => [r.environment, r.desiredVersion, r.deployedVersion, r.phase, r.syncStatus])).toEqual([
+      ['development', '1.5.0', '1.5.0', 'Idle', 'Synced'],
+      ['featureX', '1.5.0-beta.1', '1.5.0-beta.1', 'Idle', 'Synced'],
+      ['prod', '1.4.2', '1.4.1', 'WaitingForApproval', 'OutOfSync'],
+      ['qa', undefined, undefined, undefined, 'Missing'],
+    ]);
+    // Every field of every row, from the CLI and from the API: one model, one answer.
+    expect(await api('')).toEqual(everything);
+    const filters: [string[], string, string[]][] = [
+      [['--sync-status', 'OutOfSync,Missing'], '?syncStatus=OutOfSync,Missing', ['prod', 'qa']],
+      [['--phase', 'Idle'], '?phase=Idle', ['development', 'featureX']],
+      [['--search', 'E', '--sync-status', 'synced'], '?q=E&syncStatus=synced', ['development', 'featureX']],
+      [['--search', 'nothing'], '?q=nothing', []],
+    ];
+    for (const [flags, query, expected] of filters) {
+      const fromCli = await cli(...flags);
+      expect(fromCli.map((r) => r.environment)).toEqual(expected);
+      expect(await api(query)).toEqual(fromCli);
+    }
+
+    // The terminal table says the same; a value the filter does not take is refused alike.
+    const table = await runCli(['status', '--repo', repo.dir, '--sync-status', 'OutOfSync'], { env });
+    expect(table.stdout.trimEnd().split('\n').map((line) => line.split(/\s{2,}/).slice(0, 5))).toEqual([
+      ['ENVIRONMENT', 'DESIRED', 'DEPLOYED', 'PHASE', 'SYNC'],
+      ['prod', '1.4.2', '1.4.1', 'WaitingForApproval', 'OutOfSync'],
+    ]);
+    const refused = await runCli(['status', '--sync-status', 'Healthy'], { env });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe('cfn-gitops: --sync-status: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown\n');
+    expect(await call('GET', '/api/environments?syncStatus=Healthy')).toEqual({ status: 400, body: { error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown' } });
   });
 });
