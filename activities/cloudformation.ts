@@ -20,6 +20,7 @@ import { ErrorType } from '../common/errors';
 import { notOwnedMessage, ownedTags, ownershipProblem, type OwnershipInput } from '../common/ownership';
 import type { ArtifactBuckets } from './artifact-bucket';
 import { awsCall } from './aws-errors';
+import { sha256Of, type StoredTemplate, type TemplateStore } from './templates';
 import { pollUntil, type PollTiming, type WaitMode } from './poll';
 import { requestToken } from './tokens';
 
@@ -42,7 +43,10 @@ export interface StackRef {
 
 /** Input of create and update. */
 export interface StackChange extends StackRef {
-  templateBody: string;
+  /** The template's body (desired states from before templates travelled by hash). */
+  templateBody?: string;
+  /** The template stored by hash: CloudFormation reads it from S3 (up to 1 MB). */
+  template?: StoredTemplate;
   /** Parameters the caller wants; reserved ones the template does not declare are dropped. */
   parameters: Record<string, string>;
   /** Parameters the caller always passes whether or not the template declares them (the user's own). */
@@ -124,7 +128,12 @@ export interface CloudFormationOptions {
   installation?: string;
   /** Turns an `ArtifactBucket` parameter that means the bootstrap stack's bucket into its name. */
   artifactBuckets?: ArtifactBuckets;
+  /** Where templates stored by hash are read from. */
+  templates?: TemplateStore;
 }
+
+/** Templates whose declared parameters are kept, by hash (ValidateTemplate once per template and worker). */
+const CACHED_DECLARATIONS = 64;
 
 /** CloudFormation activities over one client factory. */
 export function createCloudFormationActivities(clientFor: (region: string) => CloudFormationClient, timing: PollTiming, options: CloudFormationOptions = {}) {
@@ -176,13 +185,35 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     return stack;
   }
 
-  /** Reserved parameters the template declares, plus the user's own. */
-  /** The parameters the template declares, with their defaults (ValidateTemplate). */
+  /** TemplateBody, or TemplateURL for a template stored by hash. */
+  async function templateSource(change: StackChange): Promise<{ TemplateBody: string } | { TemplateURL: string }> {
+    if (!change.template) return { TemplateBody: change.templateBody! };
+    if (!options.templates) throw new Error('templates stored by hash need the template store');
+    return { TemplateURL: await options.templates.url(change.environment, change.region, change.template) };
+  }
+
+  const declarations = new Map<string, Map<string, string | undefined>>();
+  /** The parameters the template declares, with their defaults (ValidateTemplate; once per stored template). */
   async function declaredParameters(change: StackChange): Promise<Map<string, string | undefined>> {
+    const hash = change.template?.sha256;
+    const known = hash ? declarations.get(hash) : undefined;
+    if (known) return known;
+    const source = await templateSource(change);
     const validated = await awsCall({ environment: change.environment, call: 'ValidateTemplate', target: change.stackName }, () =>
-      clientFor(change.region).send(new ValidateTemplateCommand({ TemplateBody: change.templateBody })),
+      clientFor(change.region).send(new ValidateTemplateCommand(source)),
     );
-    return new Map((validated.Parameters ?? []).map((p) => [p.ParameterKey!, p.DefaultValue]));
+    const declared = new Map((validated.Parameters ?? []).map((p) => [p.ParameterKey!, p.DefaultValue] as [string, string | undefined]));
+    if (hash) {
+      if (declarations.size >= CACHED_DECLARATIONS) declarations.delete(declarations.keys().next().value!);
+      declarations.set(hash, declared);
+    }
+    return declared;
+  }
+
+  /** Does the stack's template (GetTemplate, as submitted) differ from the desired one? */
+  function templateDiffers(current: string | undefined, change: StackChange): boolean {
+    if (change.template) return current === undefined || sha256Of(current) !== change.template.sha256;
+    return current?.trim() !== change.templateBody!.trim();
   }
 
   async function parametersFor(change: StackChange, declared?: Map<string, string | undefined>): Promise<{ ParameterKey: string; ParameterValue: string }[]> {
@@ -228,7 +259,7 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       const droppedDiffer = [...declared].some(
         ([key, fallback]) => !passed.has(key) && !ignored.has(key) && fallback !== undefined && stack.parameters[key] !== undefined && stack.parameters[key] !== fallback,
       );
-      return { stack, needsUpdate: parametersDiffer || droppedDiffer || template.TemplateBody?.trim() !== change.templateBody.trim() };
+      return { stack, needsUpdate: parametersDiffer || droppedDiffer || templateDiffers(template.TemplateBody, change) };
     },
 
     /**
@@ -244,13 +275,14 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       const ignored = new Set(change.ignoreForUpdate ?? []);
       const parameters = (await parametersFor(change)).map((p) => (ignored.has(p.ParameterKey) ? { ParameterKey: p.ParameterKey, UsePreviousValue: true } : p));
       const changeSetName = requestToken(`${change.requestKey}/preview`);
+      const source = await templateSource(change);
       await awsCall({ ...context, call: 'CreateChangeSet' }, () =>
         client.send(
           new CreateChangeSetCommand({
             StackName: change.stackName,
             ChangeSetName: changeSetName,
             ChangeSetType: 'UPDATE',
-            TemplateBody: change.templateBody,
+            ...source,
             Parameters: parameters,
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
             Description: 'cfn-gitops approval preview; deleted once read',
@@ -280,11 +312,12 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
     async createStack(change: StackChange): Promise<string> {
       const client = clientFor(change.region);
       const parameters = await parametersFor(change);
+      const source = await templateSource(change);
       const out = await awsCall({ environment: change.environment, call: 'CreateStack', target: change.stackName }, () =>
         client.send(
           new CreateStackCommand({
             StackName: change.stackName,
-            TemplateBody: change.templateBody,
+            ...source,
             Parameters: parameters,
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
             ClientRequestToken: requestToken(`${change.requestKey}/create`),
@@ -301,11 +334,12 @@ export function createCloudFormationActivities(clientFor: (region: string) => Cl
       const client = clientFor(change.region);
       const stack = await ownedStack(change, 'UpdateStack');
       const parameters = await parametersFor(change);
+      const source = await templateSource(change);
       try {
         await client.send(
           new UpdateStackCommand({
             StackName: change.stackName,
-            TemplateBody: change.templateBody,
+            ...source,
             Parameters: parameters,
             Capabilities: ['CAPABILITY_IAM', 'CAPABILITY_NAMED_IAM', 'CAPABILITY_AUTO_EXPAND'],
             ClientRequestToken: requestToken(`${change.requestKey}/update`),

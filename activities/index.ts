@@ -9,7 +9,9 @@ import { createCloudFormationActivities, type StackChange, type StackInspection 
 import { createCodePipelineActivities } from './codepipeline';
 import { createDriftActivities, createEnvironmentWorkflows } from './drift';
 import type { PollTiming } from './poll';
-import { createS3Activities } from './s3';
+import { createS3Activities, type SourceInput } from './s3';
+import { createTemplateStore } from './templates';
+import type { StoreTemplatesInput, TemplateRef } from '../common/templates';
 
 /** AWS clients by region; the worker builds them once and reuses them. */
 export interface AwsClients {
@@ -45,9 +47,11 @@ export interface ActivityDependencies {
 export function createActivities(deps: ActivityDependencies) {
   // One lookup of each region's bootstrap bucket, shared by the S3 upload and the ArtifactBucket parameter.
   const artifactBuckets = createArtifactBuckets((region) => deps.aws.cloudFormation(region));
-  const cloudFormation = createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation, artifactBuckets });
+  // Templates stored by hash, read once per worker and shared by the stack changes and the source upload.
+  const templates = createTemplateStore((region) => deps.aws.s3(region), artifactBuckets);
+  const cloudFormation = createCloudFormationActivities((region) => deps.aws.cloudFormation(region), deps.timing, { installation: deps.installation, artifactBuckets, templates });
   const codePipeline = createCodePipelineActivities((region) => deps.aws.codePipeline(region), deps.timing, { installation: deps.installation });
-  const s3 = createS3Activities((region) => deps.aws.s3(region), artifactBuckets);
+  const s3 = createS3Activities((region) => deps.aws.s3(region), artifactBuckets, templates);
   return {
     ...cloudFormation,
     ...codePipeline,
@@ -59,9 +63,17 @@ export function createActivities(deps: ActivityDependencies) {
      * update, start the execution with the same token a separate start would use. Anything else
      * (absent, busy, failed, changed) is left to the workflow with the inspection it needs.
      */
-    async beginSync(input: { change: StackChange; bucket: string; environmentTemplate: string; pipelineName: string; appVersion: string }): Promise<{ inspection: StackInspection; executionId?: string }> {
+    async beginSync(
+      input: { change: StackChange; bucket: string; pipelineName: string; appVersion: string } & Pick<SourceInput, 'environmentTemplate' | 'environmentTemplateRef'>,
+    ): Promise<{ inspection: StackInspection; executionId?: string }> {
       const { change } = input;
-      await s3.publishSource({ environment: change.environment, region: change.region, bucket: input.bucket, environmentTemplate: input.environmentTemplate });
+      await s3.publishSource({
+        environment: change.environment,
+        region: change.region,
+        bucket: input.bucket,
+        environmentTemplate: input.environmentTemplate,
+        environmentTemplateRef: input.environmentTemplateRef,
+      });
       const inspection = await cloudFormation.inspectStack(change);
       if (!inspection.stack || inspection.needsUpdate || !stackReady(inspection.stack.status)) return { inspection };
       const executionId = await codePipeline.startPipelineExecution({ environment: change.environment, region: change.region, pipelineName: input.pipelineName, appVersion: input.appVersion, requestKey: change.requestKey });
@@ -76,6 +88,14 @@ export function createActivities(deps: ActivityDependencies) {
       defaultRegion: deps.defaultRegion,
       concurrency: deps.driftConcurrency ?? 8,
     }),
+
+    /**
+     * Stores a push's templates by hash in the artifact bucket (those already there are left),
+     * so that desired states carry only the hashes. Run by the template store workflow.
+     */
+    async storeTemplates(input: StoreTemplatesInput): Promise<TemplateRef[]> {
+      return templates.put('common/ templates', { ...input, region: input.region ?? deps.defaultRegion });
+    },
 
     /** The orchestrator's policy for an environment and the region to use. */
     async getPolicy(input: { environment: string; repoProtected: boolean; region?: string }): Promise<EnvironmentPolicy & { region: string }> {

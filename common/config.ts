@@ -11,10 +11,8 @@ import type { EnvironmentConfig, RepoSettings } from './types';
 export const LIMITS = {
   /** A config file (`<env>/config.yaml`, `common/gitops.yaml`): far above any real one, far below a payload. */
   configFileBytes: 65_536,
-  /** `common/pipeline.yaml` goes to CloudFormation as TemplateBody: its limit is 51,200 bytes. */
-  pipelineTemplateBytes: 51_200,
-  /** `common/environment.yaml` reaches CloudFormation through S3: its limit is 1 MB. */
-  environmentTemplateBytes: 1_048_576,
+  /** Both `common/` templates reach CloudFormation through S3 (TemplateURL): its limit is 1 MB. */
+  templateBytes: 1_048_576,
   /** `description` is shown in status and the dashboard. */
   descriptionChars: 1_000,
   /** `appVersion` becomes the pipeline variable AppVersion: CodePipeline's limit on a variable value. */

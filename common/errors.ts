@@ -29,6 +29,11 @@ export const ErrorType = {
    * the message names `cfn-gitops bootstrap`. Not retryable (the failure itself says so).
    */
   ArtifactBucketMissing: 'ArtifactBucketMissing',
+  /**
+   * A template stored by hash is not in the artifact bucket, or its bytes do not match the hash:
+   * the message says to run `cfn-gitops start` for the push again, which stores it. Not retryable.
+   */
+  TemplateMissing: 'TemplateMissing',
   /** Any other AWS error. Not retryable. */
   AwsError: 'AwsError',
 } as const;
@@ -48,6 +53,7 @@ export const NON_RETRYABLE_ERROR_TYPES: string[] = [
   ErrorType.PipelineFailed,
   ErrorType.PipelineMissing,
   ErrorType.NotOwned,
+  ErrorType.TemplateMissing,
   ErrorType.AwsError,
 ];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENVIRONMENT_NAME_PATTERN } from './names';
+import { SHA256_PATTERN } from './templates';
 import { Action, DeployPhase, SyncStatus } from './types';
 
 /**
@@ -21,6 +22,7 @@ const TEMPLATE_BODY = 51_200;
 const TEMPLATE_S3 = 1_048_576;
 
 const text = (max = TEXT) => z.string().max(max);
+const templateRef = z.looseObject({ sha256: z.string().regex(SHA256_PATTERN), bytes: z.number().int().min(0).max(TEMPLATE_S3) });
 const person = z.looseObject({ name: text(), email: text() });
 
 const commitSchema = z.looseObject({
@@ -53,6 +55,7 @@ export const desiredStateSchema = z.looseObject({
     })
     .optional(),
   templates: z.looseObject({ pipeline: z.string().max(TEMPLATE_BODY), environment: z.string().max(TEMPLATE_S3) }).optional(),
+  templateRefs: z.looseObject({ pipeline: templateRef, environment: templateRef }).optional(),
   repoProtected: z.boolean(),
   redeploy: z.boolean().optional(),
   pushedBy: text(256).optional(),

@@ -20,6 +20,7 @@ export const WorkflowType = {
   Environment: 'environmentWorkflow',
   Deployment: 'deploymentWorkflow',
   DriftSweep: 'driftSweepWorkflow',
+  TemplateStore: 'templateStoreWorkflow',
 } as const;
 
 /** Arguments of the environment workflow: one per environment, id `cfn-gitops/<env>`. */

@@ -100,11 +100,9 @@ function readSettings(files: Record<string, string>): { settings?: RepoSettings;
 
 /** A template every sync needs that is missing or larger than AWS takes; deletes need none. */
 function templateProblem(files: Record<string, string>): PlanError | undefined {
-  const limits = [
-    { file: PIPELINE_TEMPLATE, limit: LIMITS.pipelineTemplateBytes, how: 'CloudFormation takes a template body (TemplateBody) of at most' },
-    { file: ENVIRONMENT_TEMPLATE, limit: LIMITS.environmentTemplateBytes, how: 'CloudFormation takes a template from S3 of at most' },
-  ];
-  for (const { file, limit, how } of limits) {
+  const how = 'CloudFormation takes a template from S3 of at most';
+  const limit = LIMITS.templateBytes;
+  for (const file of [PIPELINE_TEMPLATE, ENVIRONMENT_TEMPLATE]) {
     const text = files[file];
     if (text === undefined) return { file, message: `${file} is missing: every environment is created from it; add it to the repo` };
     const bytes = utf8Length(text);

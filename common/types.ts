@@ -1,3 +1,5 @@
+import type { TemplateRefs } from './templates';
+
 /**
  * Plain data shared by the starter, the workflows, the activities and the server.
  * Enums are const objects so that they survive JSON and the workflow sandbox unchanged.
@@ -116,8 +118,14 @@ export interface DesiredState {
   settings: RepoSettings;
   /** Sync only: the validated config. */
   config?: EnvironmentConfig;
-  /** Sync only: template bodies from `common/`, so the worker needs no git checkout. */
+  /**
+   * Sync only, as the planner gives it: template bodies from `common/`, so the worker needs no
+   * git checkout. `start` stores them by hash and sends {@link templateRefs} instead; histories
+   * recorded before that carry the bodies.
+   */
   templates?: { pipeline: string; environment: string };
+  /** Sync only: the `common/` templates by hash, stored in the artifact bucket by `start`. */
+  templateRefs?: TemplateRefs;
   /** The repo asks for an approval gate (it can add protection, never remove it). */
   repoProtected: boolean;
   /** Set by drift self-heal: deploy again even though this commit was applied. */

@@ -8,6 +8,7 @@ import { ENVIRONMENT } from '../common/search-attributes';
 import type { Action, DeploymentRecord, EnvironmentState } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';
+import { storeTemplates } from './templates';
 
 /** How one environment fared in `start`. */
 export interface StartEntry {
@@ -66,14 +67,15 @@ export async function startPush(options: StartOptions): Promise<{ plan: Plan; re
   // An environment the previous push changed has taken that push's `after`, this one's `before`:
   // submitting as following it saves a round trip (the workflow still checks).
   const guess = plan.before && (await options.git.isAncestor(plan.before, plan.after)) ? plan.before : null;
-  const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after, guess));
+  const unstored = await storeTemplates(options.client, options.taskQueue, plan.environments);
+  const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after, guess, unstored.get(planned)));
   if (options.wait) {
     await Promise.all(entries.map((entry) => (entry.status === 'accepted' ? waitFor(options, entry) : Promise.resolve())));
   }
   return { plan, report: { before: plan.before, after: plan.after, notes: plan.notes, environments: entries } };
 }
 
-async function submit(options: StartOptions, planned: PlannedEnvironment, after: string, guess: string | null): Promise<StartEntry> {
+async function submit(options: StartOptions, planned: PlannedEnvironment, after: string, guess: string | null, unstored?: string): Promise<StartEntry> {
   const workflowId = environmentWorkflowId(planned.environment);
   const base = {
     environment: planned.environment,
@@ -86,6 +88,7 @@ async function submit(options: StartOptions, planned: PlannedEnvironment, after:
   if (!planned.desired) {
     return { ...base, status: 'invalid', error: planned.error?.message, file: planned.error?.file, line: planned.error?.line };
   }
+  if (unstored) return { ...base, status: 'error', error: unstored };
   // Compare-and-set: submit as following the guess; when the workflow answers that it has taken
   // another commit, check that one by git ancestry and submit again as following it.
   let follows: string | null = guess;

@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StackChange, StackInfo, StackInspection } from '../activities/cloudformation';
+import type { StoredTemplate } from '../activities/templates';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { deploymentProgressSignal } from '../common/messages';
 import { environmentStackName, pipelineName, pipelineStackName } from '../common/names';
@@ -182,7 +183,7 @@ class Progress {
 /** The pipeline stack as a desired state wants it; the approval gate previews the same change. */
 export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, key: string): StackChange {
   const { desired, region } = input;
-  const { environment, settings, config, templates } = desired;
+  const { environment, settings, config, templates, templateRefs } = desired;
   const parameters: Record<string, string> = {
     ...config!.parameters,
     EnvironmentName: environment,
@@ -198,12 +199,19 @@ export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, 
     environment,
     region,
     stackName: pipelineStackName(settings, environment),
-    templateBody: templates!.pipeline,
+    // By hash when `start` stored it (CloudFormation reads it from S3); as a body in older histories.
+    ...(templateRefs ? { template: { ...templateRefs.pipeline, bucket: settings.artifactBucket } } : { templateBody: templates!.pipeline }),
     parameters,
     requiredParameters: Object.keys(config!.parameters),
     requestKey: `${workflowInfo().workflowId}/${key}`,
     ignoreForUpdate: ['AppVersion'],
   };
+}
+
+/** The environment template for the source upload: by hash, or as a body in older histories. */
+function environmentTemplate(desired: DesiredState): { environmentTemplate: string } | { environmentTemplateRef: StoredTemplate } {
+  const { templateRefs, templates, settings } = desired;
+  return templateRefs ? { environmentTemplateRef: { ...templateRefs.environment, bucket: settings.artifactBucket } } : { environmentTemplate: templates!.environment };
 }
 
 async function syncEnvironment(input: DeploymentInput, progress: Progress): Promise<DeploymentOutcome> {
@@ -221,12 +229,12 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync({
       change,
       bucket: settings.artifactBucket,
-      environmentTemplate: desired.templates!.environment,
+      ...environmentTemplate(desired),
       pipelineName: name,
       appVersion,
     }));
   } else {
-    await aws(`upload the environment template to s3://${settings.artifactBucket}`).publishSource({ environment, region, bucket: settings.artifactBucket, environmentTemplate: desired.templates!.environment });
+    await aws(`upload the environment template to s3://${settings.artifactBucket}`).publishSource({ environment, region, bucket: settings.artifactBucket, ...environmentTemplate(desired) });
     inspection = await aws(`inspect ${change.stackName}`).inspectStack(change);
   }
   for (let recovery = 1; started === undefined && inspection.stack && recovery <= MAX_RECOVERIES; recovery++) {

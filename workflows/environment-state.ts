@@ -68,7 +68,7 @@ export class EnvironmentController {
     if (desired.environment !== this.state.environment) {
       throw new Error(`desired state is for environment "${desired.environment}", this workflow is "${this.state.environment}"`);
     }
-    if (desired.action === Action.Sync && (!desired.config || !desired.templates)) throw new Error('a sync needs config and templates');
+    if (desired.action === Action.Sync && (!desired.config || (!desired.templates && !desired.templateRefs))) throw new Error('a sync needs config and templates');
   }
 
   /**

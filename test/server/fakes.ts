@@ -3,6 +3,7 @@ import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import { DEPLOY_PHASE, ENVIRONMENT } from '../../common/search-attributes';
 import type { TemporalSettings } from '../../common/temporal-settings';
+import type { StoreTemplatesInput } from '../../common/templates';
 import type { DeploymentRecord, DesiredState, EnvironmentState, PendingApproval } from '../../common/types';
 import { commit } from '../support/fixtures';
 
@@ -68,6 +69,8 @@ export function waitingState(environment: string, current: string, next: string)
 export interface FakeCalls {
   updates: { workflowId: string; name: string; args: unknown[] }[];
   submitted: DesiredState[];
+  /** Template store workflows started by `start`. */
+  storedTemplates: StoreTemplatesInput[];
 }
 
 /**
@@ -75,7 +78,7 @@ export interface FakeCalls {
  * `refuse` when set) and update-with-start (answers `accepted`).
  */
 export function fakeClient(states: EnvironmentState[], options: { refuse?: string; queryFails?: boolean; unreachable?: boolean } = {}): { client: Client; calls: FakeCalls } {
-  const calls: FakeCalls = { updates: [], submitted: [] };
+  const calls: FakeCalls = { updates: [], submitted: [], storedTemplates: [] };
   const find = (id: string) => states.find((s) => `cfn-gitops/${s.environment}` === id);
   const client = {
     connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
@@ -115,6 +118,11 @@ export function fakeClient(states: EnvironmentState[], options: { refuse?: strin
           return { environment: workflowId.replace('cfn-gitops/', ''), accepted: true, message: `${name === 'approve' ? 'approved' : name === 'reject' ? 'rejected' : 'cancel requested'} by ${by}` };
         },
       }),
+      // The template store workflow: the bodies are taken as stored, by the hashes `start` gave.
+      execute: async (_type: string, { args }: { args: [StoreTemplatesInput] }) => {
+        calls.storedTemplates.push(args[0]);
+        return args[0].templates.map(({ sha256, body }) => ({ sha256, bytes: Buffer.byteLength(body, 'utf8') }));
+      },
       executeUpdateWithStart: async (_update: unknown, { args }: { args: [DesiredState] }) => {
         calls.submitted.push(args[0]);
         return { outcome: 'accepted', message: 'taken' };

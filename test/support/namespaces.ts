@@ -21,4 +21,5 @@ export const TEST_NAMESPACES = {
   scaleOut: 'it-scale-out',
   package: 'it-package',
   metrics: 'it-metrics',
+  templates: 'it-templates',
 } as const;

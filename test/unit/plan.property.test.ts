@@ -30,7 +30,7 @@ const CONFIGS = [
 ];
 
 const SETTINGS = [undefined, 'stackPrefix: p-\n', 'stackPrefix: p-q-\n', 'stackPrefix: cfn-gitops-\nregion: eu-west-1\n', 'stackPrefix: 9\n'];
-const PIPELINES = [TEMPLATES['common/pipeline.yaml']!, 'Resources: {}\n', `#${'x'.repeat(51_200)}\n`];
+const PIPELINES = [TEMPLATES['common/pipeline.yaml']!, 'Resources: {}\n', `#${'x'.repeat(1_048_576)}\n`];
 
 /** A repo's whole tree: every file, not only those the planner reads. */
 type Tree = Record<string, string>;

@@ -518,9 +518,9 @@ describe('names an environment owns (DESIGN §3: no two environments\' derived n
 });
 
 describe('sizes AWS would refuse late', () => {
-  it('fails every sync, naming the file, its size and the limit, when common/pipeline.yaml is over 51,200 bytes; deletes go ahead', () => {
+  it('fails every sync, naming the file, its size and the limit, when common/pipeline.yaml is over 1 MB; deletes go ahead', () => {
     const before = snapshot({ 'prod/config.yaml': config('1.0.0'), 'old/config.yaml': config('1') }, BEFORE);
-    const big = `Resources: {}\n${'#'.repeat(51_200)}\n`;
+    const big = `Resources: {}\n${'#'.repeat(1_048_576)}\n`;
     const after = snapshot({ 'prod/config.yaml': config('1.0.0'), 'common/pipeline.yaml': big }, AFTER);
 
     const result = plan({ before, after, changes: [{ path: 'common/pipeline.yaml' }, { path: 'old/config.yaml' }] });
@@ -528,17 +528,17 @@ describe('sizes AWS would refuse late', () => {
     expect(entry(result, 'prod').error).toEqual({
       file: 'common/pipeline.yaml',
       message:
-        'common/pipeline.yaml is 51,215 bytes; CloudFormation takes a template body (TemplateBody) of at most 51,200 bytes: make it smaller (comments count too) or move resources into nested stacks',
+        'common/pipeline.yaml is 1,048,591 bytes; CloudFormation takes a template from S3 of at most 1,048,576 bytes: make it smaller (comments count too) or move resources into nested stacks',
     });
     expect(entry(result, 'old').desired?.action).toBe('delete');
   });
 
   it('counts bytes, not characters, and takes a template of exactly the limit', () => {
-    const exactly = `#${'é'.repeat(25_599)}\n`;
+    const exactly = `#${'é'.repeat(524_287)}\n`;
     expect(entry(plan({ after: snapshot({ 'prod/config.yaml': config('1'), 'common/pipeline.yaml': exactly }, AFTER) }), 'prod').error).toBeUndefined();
-    const over = `#${'é'.repeat(25_600)}\n`;
+    const over = `#${'é'.repeat(524_288)}\n`;
     expect(entry(plan({ after: snapshot({ 'prod/config.yaml': config('1'), 'common/pipeline.yaml': over }, AFTER) }), 'prod').error?.message).toContain(
-      'common/pipeline.yaml is 51,202 bytes',
+      'common/pipeline.yaml is 1,048,578 bytes',
     );
   });
 

@@ -1,0 +1,110 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import type { temporal } from '@temporalio/proto';
+import { startWorkerProcess, type WorkerProcess } from '../support/cli';
+import { startTestAws, type TestAws } from '../support/aws';
+import type { TestRepo } from '../support/gitops-repo';
+import { TEST_NAMESPACES } from '../support/namespaces';
+import { cliStart, configYaml, connectTemporal, createRepoWith, recordHistories, workerEnv, ZEROS } from '../support/scenario';
+import { uniqueTaskQueue } from '../support/temporal';
+
+/**
+ * Templates travel by content hash: `cfn-gitops start` stores the push's `common/` templates in
+ * the artifact bucket once, and desired states, activity inputs and histories carry only the
+ * hashes. A pipeline template of about 900 KB (TemplateBody takes 51,200 bytes) deploys through
+ * the CLI, and a deployment's histories stay under 20 KB of payloads.
+ */
+
+const namespace = TEST_NAMESPACES.templates;
+/** A line no history may hold: it is only in the template's body. */
+const MARKER = '# cfn-gitops templates test: this line lives in S3, never in a history';
+/** Payload budget of one deployment: its own history and the environment workflow's events for it. */
+const PAYLOAD_BUDGET = 20 * 1024;
+
+/** Bytes of every payload in a history (inputs, results, signals, updates, markers, search attributes, memos). */
+function payloadBytes(history: temporal.api.history.v1.IHistory): number {
+  let bytes = 0;
+  const walk = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const record = value as Record<string, unknown>;
+    if (record.data instanceof Uint8Array && 'metadata' in record) {
+      bytes += record.data.length;
+      return;
+    }
+    for (const child of Object.values(record)) walk(child);
+  };
+  walk(history.events);
+  return bytes;
+}
+
+describe('templates by hash', () => {
+  let aws: TestAws;
+  let worker: WorkerProcess;
+  let repo: TestRepo;
+  let env: NodeJS.ProcessEnv;
+  const taskQueue = uniqueTaskQueue('templates');
+
+  beforeAll(async () => {
+    aws = await startTestAws();
+    env = workerEnv(aws, namespace, taskQueue);
+    [worker, repo] = await Promise.all([startWorkerProcess(env), createRepoWith({ development: '1.0.0' })]);
+  });
+  afterAll(async () => {
+    if (env) {
+      const temporalClient = await connectTemporal(namespace);
+      try {
+        await recordHistories(temporalClient.client, 'templates', taskQueue, ['development']);
+      } finally {
+        await temporalClient.close();
+      }
+    }
+    await worker?.stop();
+    await aws?.close();
+    repo?.remove();
+  });
+
+  it('a 900 KB pipeline template deploys through start; the bodies are stored once, and no history holds them', async () => {
+    const first = await cliStart(env, repo, ZEROS, await repo.head(), { wait: true });
+    expect(first.entry('development')).toMatchObject({ status: 'Succeeded' });
+
+    const pipeline = readFileSync(path.join(repo.dir, 'common/pipeline.yaml'), 'utf8');
+    const large = `${pipeline}${MARKER}\n${'# padding that grows the pipeline template towards the 1 MB CloudFormation reads from S3\n'.repeat(10_100)}`;
+    expect(Buffer.byteLength(large)).toBeGreaterThan(900_000);
+    const before = await repo.head();
+    const after = await repo.commit('common: a large pipeline template; development 1.1.0', { 'common/pipeline.yaml': large, 'development/config.yaml': configYaml('1.1.0') });
+    const second = await cliStart(env, repo, before, after, { wait: true });
+    expect(second.code).toBe(0);
+    expect(second.entry('development')).toMatchObject({ status: 'Succeeded', appVersion: '1.1.0' });
+
+    // CloudFormation has the whole body, read from the bucket.
+    const template = await aws.cloudFormation.send(new GetTemplateCommand({ StackName: 'cfn-gitops-development-pipeline', TemplateStage: 'Original' }));
+    expect(template.TemplateBody).toBe(large);
+    const creates = await aws.control<{ calls: { operation: string; target: string }[] }>('GET', '/calls?operation=PutObject');
+    expect(creates.calls.filter((call) => call.target.includes('/_templates/'))).toHaveLength(3);
+
+    const temporalClient = await connectTemporal(namespace);
+    try {
+      const { client } = temporalClient;
+      const deployments: string[] = [];
+      for await (const execution of client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND WorkflowType = "deploymentWorkflow"` })) deployments.push(execution.workflowId);
+      expect(deployments).toHaveLength(2);
+      const environmentHistory = await client.workflow.getHandle('cfn-gitops/development').fetchHistory();
+      expect(JSON.stringify(environmentHistory)).not.toContain('padding that grows');
+      const perDeployment: number[] = [];
+      for (const id of deployments) {
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        expect(JSON.stringify(history)).not.toContain('padding that grows');
+        perDeployment.push(payloadBytes(history));
+      }
+      // The environment workflow's whole history covers both deployments.
+      const environmentBytes = payloadBytes(environmentHistory);
+      const total = perDeployment.reduce((a, b) => a + b, 0) + environmentBytes;
+      console.log(`payloads: deployments ${perDeployment.join(' and ')} bytes, environment workflow ${environmentBytes} bytes for both`);
+      expect(total / deployments.length).toBeLessThan(PAYLOAD_BUDGET);
+    } finally {
+      await temporalClient.close();
+    }
+  });
+});
