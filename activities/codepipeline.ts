@@ -48,13 +48,22 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
   async function assertOwned(ref: PipelineRef, call: string): Promise<void> {
     const context = { environment: ref.environment, call: 'GetPipeline', target: ref.pipelineName };
     const client = clientFor(ref.region);
-    const pipeline = await awsCall(context, () => client.send(new GetPipelineCommand({ name: ref.pipelineName })));
-    const arn = pipeline.metadata?.pipelineArn;
+    const listTags = (resourceArn: string) => client.send(new ListTagsForResourceCommand({ resourceArn }));
     const tags: Record<string, string> = {};
-    if (arn) {
-      const listed = await awsCall({ ...context, call: 'ListTagsForResource' }, () => client.send(new ListTagsForResourceCommand({ resourceArn: arn })));
-      for (const tag of listed.tags ?? []) tags[tag.key!] = tag.value ?? '';
+    let listed = await awsCall({ ...context, call: 'ListTagsForResource' }, async () => {
+      const known = knownArn(ref);
+      // A pipeline that is not there: GetPipeline below says so in CodePipeline's words.
+      return known ? listTags(known).catch((error: { name?: string }) => (error.name === 'ResourceNotFoundException' ? undefined : Promise.reject(error))) : undefined;
+    });
+    if (!listed) {
+      const pipeline = await awsCall(context, () => client.send(new GetPipelineCommand({ name: ref.pipelineName })));
+      const arn = pipeline.metadata?.pipelineArn;
+      if (arn) {
+        learnArn(ref, arn);
+        listed = await awsCall({ ...context, call: 'ListTagsForResource' }, () => listTags(arn));
+      }
     }
+    for (const tag of listed?.tags ?? []) tags[tag.key!] = tag.value ?? '';
     const input: OwnershipInput = { environment: ref.environment, call, kind: 'pipeline', name: ref.pipelineName, tags, installation: options.installation };
     const problem = ownershipProblem(input);
     if (!problem) return;
@@ -66,6 +75,19 @@ export function createCodePipelineActivities(clientFor: (region: string) => Code
       details: [{ environment: ref.environment, call, pipelineName: ref.pipelineName, tags }],
     });
   }
+
+  /**
+   * A pipeline's ARN is `arn:<partition>:codepipeline:<region>:<account>:<name>`: once one
+   * pipeline's ARN in a region is known, the others' follow without a GetPipeline each.
+   */
+  const arnPrefixes = new Map<string, string>();
+  const knownArn = (ref: PipelineRef) => {
+    const prefix = arnPrefixes.get(ref.region);
+    return prefix === undefined ? undefined : `${prefix}${ref.pipelineName}`;
+  };
+  const learnArn = (ref: PipelineRef, arn: string) => {
+    if (arn.endsWith(`:${ref.pipelineName}`)) arnPrefixes.set(ref.region, arn.slice(0, arn.length - ref.pipelineName.length));
+  };
 
   /** "Deploy.DeployEnvironment failed: <AWS's message>" for the failed actions of an execution. */
   async function failedActions(ref: PipelineRef, executionId: string): Promise<string[]> {

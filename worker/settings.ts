@@ -71,8 +71,9 @@ const workerSchema = z.object({
   CFN_GITOPS_APPROVAL_WINDOW: duration.default(7 * 86_400_000),
   CFN_GITOPS_ALLOW_SELF_APPROVAL: flag.default(false),
   CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: list.default([]),
-  CFN_GITOPS_POLL_MIN: duration.default(1_000),
-  CFN_GITOPS_POLL_MAX: duration.default(15_000),
+  // A 10-minute pipeline is seen within 2 minutes of its end for 15 AWS calls per deployment.
+  CFN_GITOPS_POLL_MIN: duration.default(5_000),
+  CFN_GITOPS_POLL_MAX: duration.default(120_000),
   CFN_GITOPS_DRIFT_INTERVAL: duration.default(15 * 60_000),
   CFN_GITOPS_DRIFT_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
   CFN_GITOPS_LOG_LEVEL: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),

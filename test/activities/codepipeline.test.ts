@@ -171,6 +171,16 @@ describe('CodePipeline activities against the emulator', () => {
     expect(await count('StartPipelineExecution', 'cfn-gitops-nowhere')).toBe(0);
   });
 
+  it('the ownership check derives a pipeline\'s ARN from one already seen: a start costs ListTagsForResource and StartPipelineExecution, no GetPipeline', async () => {
+    await pipeline('arn-first');
+    await newAttempt().run(tier.activities.startPipelineExecution, { ...ref('arn-first'), appVersion: '2.0.0', requestKey: 'cfn-gitops/arn-first/2-sync' });
+    await pipeline('arn-second');
+    const id = await newAttempt().run(tier.activities.startPipelineExecution, { ...ref('arn-second'), appVersion: '2.0.0', requestKey: 'cfn-gitops/arn-second/2-sync' });
+    expect(id).toBeTruthy();
+    const calls = (await tier.calls({ service: 'codepipeline' })).filter((call) => call.target === 'cfn-gitops-arn-second' || call.target?.endsWith(':cfn-gitops-arn-second'));
+    expect(calls.map((call) => call.operation).filter((op) => op !== 'ListPipelineExecutions' && op !== 'GetPipelineExecution')).toEqual(['ListTagsForResource', 'StartPipelineExecution']);
+  });
+
   const ERRORS: ErrorCase[] = [
     { code: 'ThrottlingException', status: 400, message: 'Rate exceeded', type: 'AwsThrottled', nonRetryable: false },
     { code: 'InternalServerException', status: 500, message: 'Internal server error', type: 'AwsUnavailable', nonRetryable: false },
@@ -199,11 +209,11 @@ describe('CodePipeline activities against the emulator', () => {
       expect(await executions('errors')).toHaveLength(before);
     });
 
-    it('a throttled ownership check (GetPipeline) is retryable and starts nothing', async () => {
+    it('a throttled ownership check (ListTagsForResource) is retryable and starts nothing', async () => {
       const before = (await executions('errors')).length;
-      await tier.fault({ service: 'codepipeline', operation: 'GetPipeline', throttleRate: 1 });
+      await tier.fault({ service: 'codepipeline', operation: 'ListTagsForResource', throttleRate: 1 });
       const thrown = await failure(newAttempt().run(tier.activities.startPipelineExecution, { ...ref('errors'), appVersion: '9.0.0', requestKey: 'cfn-gitops/errors/owner' }));
-      expect(thrown).toMatchObject({ type: 'AwsThrottled', nonRetryable: false, message: 'errors: GetPipeline cfn-gitops-errors: Rate exceeded' });
+      expect(thrown).toMatchObject({ type: 'AwsThrottled', nonRetryable: false, message: 'errors: ListTagsForResource cfn-gitops-errors: Rate exceeded' });
       expect(await count('StartPipelineExecution', 'cfn-gitops-errors')).toBe(ERRORS.length);
       expect(await executions('errors')).toHaveLength(before);
     });

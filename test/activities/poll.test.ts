@@ -11,7 +11,7 @@ import { BUCKET, failure, newAttempt, REGION, startTier, type Tier } from './har
 
 const TIMING = { minMs: 40, maxMs: 150 };
 /** The delay the retry policy waits before attempt `attempt + 1`. */
-const delayAfter = (attempt: number) => Math.round(Math.min(TIMING.maxMs, TIMING.minMs * 1.6 ** (attempt - 1)));
+const delayAfter = (attempt: number) => Math.round(Math.min(TIMING.maxMs, TIMING.minMs * 2 ** (attempt - 1)));
 
 const TEMPLATE = 'Parameters:\n  AppVersion: { Type: String }\nResources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      DisplayName: !Ref AppVersion\n';
 
@@ -78,7 +78,7 @@ describe('waits that poll once per activity attempt', () => {
       expect(waiting).toMatchObject({ type: 'StillWaiting', nonRetryable: false });
       delays.push(waiting.nextRetryDelay);
     }
-    expect(delays).toEqual([40, 64, delayAfter(3), 150]);
+    expect(delays).toEqual([40, 80, 150, 150]);
   });
 
   it('the attempt that sees the end fails as the in-place wait does: StackFailed for a rolled-back create, AwsThrottled for a throttled poll', async () => {
