@@ -119,13 +119,14 @@ export interface StatusOptions {
  */
 export async function collectDetails(options: StatusOptions): Promise<EnvironmentDetail[]> {
   const [listed, git] = await Promise.all([listEnvironments(options.client, options.environment, options.queryTimeoutMs), options.git ? readGitMain(options.git) : undefined]);
-  const names = new Set(listed.map((l) => l.environment));
+  const byName = new Map(listed.map((l) => [l.environment, l]));
+  const names = new Set(byName.keys());
   for (const name of git?.environments.keys() ?? []) if (!options.environment || name === options.environment) names.add(name);
   const link = (workflowId: string) => workflowUrl(options.settings, workflowId);
   return [...names]
     .sort((a, b) => a.localeCompare(b))
     .map((environment) => {
-      const workflow = listed.find((l) => l.environment === environment);
+      const workflow = byName.get(environment);
       const row = statusRow({ environment, workflow, git, url: link(workflow?.workflowId ?? environmentWorkflowId(environment)) });
       return { ...row, deployments: deploymentsOf(workflow?.state, link) };
     });
