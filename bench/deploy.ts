@@ -23,7 +23,7 @@ import { createGitReader, readPush } from '../starter/git';
 import { startPush } from '../starter/start';
 import { findTool, freePort, startDevServer } from '../worker/dev-server';
 import { readTemporalSettings } from '../common/temporal-settings';
-import { awsEnv, control, deployFirstPush, createSyntheticRepo, measureStartFloor, pipelinesIdle, seconds, startEmulatorProcess, startWorkerProcess, waitForExecutions } from './support';
+import { awsEnv, control, cpuSeconds, deployFirstPush, createSyntheticRepo, measureStartFloor, pipelinesIdle, seconds, startEmulatorProcess, startWorkerProcess, waitForExecutions } from './support';
 
 const TOTAL = Number(process.env.BENCH_ENVIRONMENTS ?? 2000);
 const CHANGED = Number(process.env.BENCH_CHANGED ?? 500);
@@ -65,6 +65,9 @@ async function main(): Promise<void> {
     children.push(worker.child);
     const settings = readTemporalSettings(env);
     const temporal = await connectClient(settings);
+    // CPU of each process over the push, to see where a CPU-bound run spends (2 cores here).
+    const processes = { 'Temporal dev server': server.process.pid!, worker: worker.child.pid!, emulator: children[0]!.pid!, 'start (this process)': process.pid };
+    const cpuBefore = Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)]));
     const t0 = Date.now();
     const startStart = performance.now();
     const { report } = await startPush({ client: temporal.client, git: reader, taskQueue: settings.taskQueue, push: { before, after }, concurrency: START_CONCURRENCY });
@@ -75,6 +78,7 @@ async function main(): Promise<void> {
     // 4. Until every pipeline execution has started in the emulator.
     const started = (await waitForExecutions(url, t0, CHANGED, Math.max(300_000, CHANGED * 1000))).length;
     const executionsMs = Date.now() - t0;
+    const cpu = Object.entries(processes).map(([name, pid]) => `${name} ${(cpuSeconds(pid) - cpuBefore[name]!).toFixed(1)} s (${(((cpuSeconds(pid) - cpuBefore[name]!) * 1000) / CHANGED).toFixed(0)} ms each)`);
     await temporal.close();
     await worker.stop();
 
@@ -91,6 +95,7 @@ async function main(): Promise<void> {
     console.log(`plan (git read + plan of ${TOTAL} folders, ${CHANGED} changed)        ${seconds(planMs)}`);
     console.log(`start: ${CHANGED} workflows launched (update-with-start, ${START_CONCURRENCY} at a time)  ${seconds(startMs)}`);
     console.log(`push → all ${started} pipeline executions started in the emulator      ${seconds(executionsMs)}`);
+    console.log(`  CPU meanwhile: ${cpu.join(', ')}`);
     console.log(`floor: signal-with-start + one StartPipelineExecution activity (${CHANGED})  ${seconds(floorMs)}${floor.count < CHANGED ? ` (measured on ${floor.count}: ${seconds(floor.ms)}, scaled)` : ''}`);
     console.log(`cfn-gitops / floor (push → executions started)                    ${(executionsMs / floorMs).toFixed(1)}×`);
     console.log(`shell loop of aws codepipeline start-pipeline-execution (${CHANGED})      ${seconds(shellMs)}${sample.length < CHANGED ? ` (measured on ${sample.length}: ${seconds(shellMeasuredMs)}, scaled)` : ''}`);

@@ -28,6 +28,17 @@ const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
 
 /** The environment folder of number `i`. */
 export const envName = (i: number) => `env-${String(i).padStart(5, '0')}`;
+/**
+ * CPU seconds a process has used so far (user + system, from /proc/<pid>/stat), to tell what a
+ * CPU-bound run spends where.
+ */
+export function cpuSeconds(pid: number): number {
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Milliseconds as seconds, for the printed figures. */
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -61,7 +72,9 @@ export interface BenchWorker {
 
 /** Starts `cfn-gitops worker` with `env` and resolves once it polls; rejects with its output if it exits first. */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
-  const child = spawn(process.execPath, [CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_WORKER_PROFILE=<dir>: the worker writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = process.env.BENCH_WORKER_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_WORKER_PROFILE}`] : [];
+  const child = spawn(process.execPath, [...profile, CLI, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let output = '';
   await new Promise<void>((resolve, reject) => {

@@ -140,10 +140,26 @@ function explained(error: unknown): unknown {
   return ApplicationFailure.create({ type: type ?? undefined, message, details: details ?? undefined, nonRetryable: true, cause: error });
 }
 
+/**
+ * Marks histories whose first phase comes from the environment workflow (it starts the deployment
+ * with it) and whose last one from the deployment's result: neither is signalled (recorded
+ * before: a progress signal and a search attribute upsert for each).
+ */
+export const LEAN_PROGRESS_PATCH = 'lean-deployment-progress';
+
+/** The phase a deployment begins in; the environment workflow starts it with this phase. */
+export function firstPhase(action: Action): DeployPhase {
+  return action === Action.Delete ? DeployPhase.DeletingEnvironment : DeployPhase.PublishingSource;
+}
+
+/** Where a phase stands in a deployment: its first and last are known to the parent without a signal. */
+type PhaseKind = 'first' | 'middle' | 'last';
+
 class Progress {
   pipelineExecutionId?: string;
   /** Progress signals on their way (not awaited one by one). */
   private readonly sending: Promise<void>[] = [];
+  private readonly lean = patched(LEAN_PROGRESS_PATCH);
   constructor(private readonly input: DeploymentInput) {}
 
   /** Resolves once every progress signal sent so far has been delivered or has failed. */
@@ -151,15 +167,19 @@ class Progress {
     await Promise.allSettled(this.sending);
   }
 
-  async to(phase: DeployPhase, detail?: string): Promise<void> {
+  async to(phase: DeployPhase, detail?: string, kind: PhaseKind = 'middle'): Promise<void> {
     const { desired, number } = this.input;
     log.info('deployment phase', { environment: desired.environment, phase, detail });
-    upsertSearchAttributes([{ key: DEPLOY_PHASE, value: phase }]);
+    // The first phase is the one the deployment was started with; the parent set it too.
+    const known = this.lean && kind === 'first';
+    if (!known) upsertSearchAttributes([{ key: DEPLOY_PHASE, value: phase }]);
     setCurrentDetails(
       [`**${phase}**${detail ? ` ${detail}` : ''}`, `commit ${desired.commit.sha.slice(0, 7)}: ${desired.commit.message.split('\n')[0]}`]
         .concat(this.pipelineExecutionId ? [`pipeline execution \`${this.pipelineExecutionId}\``] : [])
         .join('\n\n'),
     );
+    // The parent learns the last phase from the deployment's result.
+    if (known || (this.lean && kind === 'last')) return;
     const sent = getExternalWorkflowHandle(this.input.parentWorkflowId).signal(deploymentProgressSignal, {
       number,
       phase,
@@ -220,7 +240,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   const appVersion = desired.config!.appVersion;
   const name = pipelineName(settings, environment);
 
-  await progress.to(DeployPhase.PublishingSource);
+  await progress.to(DeployPhase.PublishingSource, undefined, 'first');
   let change = stackChange(input, 'pipeline');
   let inspection: StackInspection;
   /** The execution the one-activity start began, when the pipeline stack stood ready. */
@@ -303,7 +323,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   }
   const stack = await aws(`read the deployed AppVersion of ${environmentStackName(settings, environment)}`).describeStack({ environment, region, stackName: environmentStackName(settings, environment) });
   const deployedVersion = stack?.parameters.AppVersion;
-  await progress.to(DeployPhase.Succeeded, `app ${deployedVersion ?? appVersion}`);
+  await progress.to(DeployPhase.Succeeded, `app ${deployedVersion ?? appVersion}`, 'last');
   return { pipelineExecutionId: executionId, deployedVersion, message: `${environment}: app ${appVersion} deployed by execution ${executionId}` };
 }
 
@@ -317,10 +337,10 @@ async function deleteEnvironment(input: DeploymentInput, progress: Progress): Pr
     [DeployPhase.DeletingPipeline, pipelineStackName(settings, environment), 'pipeline'],
   ];
   for (const [phase, stackName, stackKind] of stacks) {
-    await progress.to(phase, stackName);
+    await progress.to(phase, stackName, phase === firstPhase(Action.Delete) ? 'first' : 'middle');
     await deleteStackPatiently({ environment, region, stackName, stackKind, requestKey: `${requestKey}/${stackName}` });
   }
-  await progress.to(DeployPhase.Deleted);
+  await progress.to(DeployPhase.Deleted, undefined, 'last');
   return { message: `${environment}: environment and pipeline stacks deleted` };
 }
 

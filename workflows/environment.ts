@@ -40,7 +40,7 @@ import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/nam
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import { Action, DeployPhase, DeploymentResult, SubmitOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
-import { deploymentWorkflow, stackChange, type DeploymentOutcome } from './deployment';
+import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
@@ -260,7 +260,9 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
     env.closeApproval();
   }
 
-  env.setPhase(DeployPhase.Queued);
+  // The deployment's first phase is set here, where it starts (recorded before: Queued, then a signal).
+  const startPhase = patched(LEAN_PROGRESS_PATCH) ? firstPhase(request.action) : DeployPhase.Queued;
+  env.setPhase(startPhase);
   publish(env);
   const workflowId = deploymentWorkflowId(env.environment, request.action, request.commit.sha, record.number);
   record.workflowId = workflowId;
@@ -279,7 +281,7 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
       typedSearchAttributes: [
         { key: ENVIRONMENT, value: env.environment },
         { key: GIT_COMMIT, value: request.commit.sha },
-        { key: DEPLOY_PHASE, value: DeployPhase.Queued },
+        { key: DEPLOY_PHASE, value: startPhase },
         ...(request.config ? [{ key: APP_VERSION, value: request.config.appVersion }] : []),
       ],
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
