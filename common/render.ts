@@ -1,3 +1,4 @@
+import type { DoraFigures, DoraReport } from './dora';
 import type { DriftSweepResult } from './drift';
 import { printableName, shortSha } from './names';
 import type { Plan } from './plan';
@@ -170,4 +171,49 @@ export function renderPendingApprovals(pending: PendingApproval[]): string {
       p.pipelineChanges === undefined ? '-' : p.pipelineChanges.length ? p.pipelineChanges.join('; ') : 'no change',
     ]),
   );
+}
+
+/**
+ * Seconds as people read a span of time: `45s`, `12m 05s`, `3h 07m`, `2d 4h`; `-` for none.
+ * @example durationText(3723) // '1h 02m'
+ */
+export function durationText(seconds: number | null): string {
+  if (seconds === null) return '-';
+  const sign = seconds < 0 ? '-' : '';
+  const s = Math.round(Math.abs(seconds));
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (s < 60) return `${sign}${s}s`;
+  if (s < 3600) return `${sign}${Math.floor(s / 60)}m ${two(s % 60)}s`;
+  if (s < 86400) return `${sign}${Math.floor(s / 3600)}h ${two(Math.floor((s % 3600) / 60))}m`;
+  return `${sign}${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** One row of the DORA table: the four figures with the counts behind them. */
+function doraCells(name: string, f: DoraFigures): string[] {
+  const rate = f.changeFailureRate === null ? '-' : `${(f.changeFailureRate * 100).toFixed(1)}% (${f.failed}/${f.succeeded + f.failed})`;
+  const restore = f.timeToRestore.count === 0 && f.timeToRestore.open === 0 ? '-' : `${durationText(f.timeToRestore.medianSeconds)} (${f.timeToRestore.count} restored${f.timeToRestore.open ? `, ${f.timeToRestore.open} open` : ''})`;
+  return [
+    name,
+    `${f.succeeded}/${f.deployments}${f.cancelled ? ` (${f.cancelled} cancelled)` : ''}`,
+    f.deploymentsPerDay.toFixed(2),
+    f.leadTime.count === 0 ? '-' : `${durationText(f.leadTime.medianSeconds)} (${f.leadTime.count})`,
+    rate,
+    restore,
+  ];
+}
+
+/**
+ * The four DORA figures for a terminal: a line naming the window, a row per environment and one
+ * for all of them. Lead time and time to restore are medians, with the number of samples.
+ * @example renderDoraTable(report) // "DORA figures from 2024-05-01T00:00:00.000Z to …\nENVIRONMENT  SUCCEEDED/DEPLOYED …"
+ */
+export function renderDoraTable(report: DoraReport): string {
+  const head = `DORA figures from ${report.since} to ${report.until} (${Number(report.days.toFixed(2))} days)`;
+  const notes = report.warnings.map((w) => `note: ${w}`);
+  if (report.environments.length === 0) return [head, ...notes, 'no deployment ended in this window'].join('\n');
+  const table = textTable(
+    ['ENVIRONMENT', 'SUCCEEDED/DEPLOYED', 'PER DAY', 'LEAD TIME (MEDIAN)', 'CHANGE FAILURE RATE', 'TIME TO RESTORE (MEDIAN)'],
+    [...report.environments.map((e) => doraCells(e.environment, e)), doraCells('(all)', report.overall)],
+  );
+  return [head, ...notes, table].join('\n');
 }
