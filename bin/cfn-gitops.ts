@@ -194,6 +194,18 @@ program
   );
 
 program
+  .command('dora')
+  .description('the four DORA delivery figures per environment and overall: deployment frequency, lead time, change failure rate, time to restore')
+  .option('--since <when>', 'from a duration back from now (30d, 12h) or an ISO-8601 date or time', '30d')
+  .option('--json', 'print one JSON document: what GET /api/dora answers')
+  .action(
+    action(async (flags: { since: string; json?: boolean }) => {
+      const { doraCommand } = await import('../starter/dora');
+      return doraCommand(flags, readTemporalSettings(), output);
+    }),
+  );
+
+program
   .command('bootstrap')
   .description('create or update the stack cfn-gitops-bootstrap holding the artifact bucket (versioned, encrypted, private), used when common/gitops.yaml names no artifactBucket')
   .option('--region <region>', 'the region to bootstrap (default: AWS_REGION or the AWS config)')

@@ -11,6 +11,8 @@ import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide
 import { startPush } from '../starter/start';
 import { countRows, filterRows, parseStatusFilter, summaryOf, unansweredNote, type EnvironmentDetail, type EnvironmentStatus, type StatusFilter } from '../common/status';
 import { collectDetails } from '../starter/status';
+import { createDoraReader } from '../starter/dora';
+import { parseDoraWindow } from '../common/dora';
 import type { GitReader } from '../starter/git';
 import type { GitFetcher } from './git-fetcher';
 import { createProcessMetrics, renderMetrics } from './metrics';
@@ -104,6 +106,7 @@ function filterParam(req: Request): StatusFilter {
  * `GET /api/environments?syncStatus=&phase=&q=` (each optional; statuses and phases as a comma
  * list or repeated, any of them matches; `q`, part of the name without regard to case),
  * `GET /api/environments/:environment`, `POST /api/environments/:environment/{approve,reject,cancel}`,
+ * `GET /api/dora?since=30d` (the four DORA figures; `since` a duration back from now or an ISO-8601 time),
  * `POST /webhooks/github`. Errors are JSON `{ error }` with a 4xx status saying what is wrong.
  * @example createApp({ client, settings: readServerSettings(), git: createGitFetcher({ repo }) }).listen(3000)
  */
@@ -113,6 +116,8 @@ export function createApp(deps: ServerDeps): express.Express {
   const deliveries = new DeliveryLog(1_000);
   const link = (workflowId: string) => workflowUrl(settings.temporal, workflowId);
   const processMetrics = createProcessMetrics();
+  // Remembers each deployment's commit date between requests: a closed workflow's input never changes.
+  const dora = createDoraReader(client);
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -214,6 +219,16 @@ export function createApp(deps: ServerDeps): express.Express {
 
   api.get('/me', (req, res) => {
     res.json({ name: personFor(settings.apiTokens, req.get('authorization')) });
+  });
+
+  api.get('/dora', async (req, res) => {
+    let span: ReturnType<typeof parseDoraWindow>;
+    try {
+      span = parseDoraWindow(req.query.since, new Date());
+    } catch (error) {
+      throw new HttpError(400, (error as Error).message);
+    }
+    res.json(await dora.read(span));
   });
 
   api.get('/environments', async (req, res) => {
