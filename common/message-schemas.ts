@@ -1,16 +1,18 @@
-import { z } from 'zod';
 import { ENVIRONMENT_NAME_PATTERN } from './names';
 import { SHA256_PATTERN } from './templates';
 import { Action, DeployPhase, SyncStatus } from './types';
+import { array, boolean, describeProblem, integer, nullable, object, oneOf, optional, record, text, type Schema } from './validate';
 
 /**
  * Schemas of every message the environment workflow takes. Anyone who can reach Temporal can
  * send anything (`temporal workflow signal --input null`), so each handler checks its input
  * here before it touches state: an Update is refused, a signal is logged and ignored.
  *
- * Objects are loose (unknown keys pass) and handlers keep the value they were given, not the
- * parsed one: a signal recorded in a running workflow's history is handled on replay exactly
- * as it was then.
+ * Objects are loose (unknown keys pass) and handlers keep the value they were given: a signal
+ * recorded in a running workflow's history is handled on replay exactly as it was then, and a
+ * change to what these rules accept needs a `patched()` guard. They are written with
+ * `./validate`, not zod: this module is part of the workflow bundle, whose modules load anew for
+ * every workflow instance.
  */
 
 /** Longest free text a message may carry (names, comments, reasons). */
@@ -20,83 +22,83 @@ const COMMIT_MESSAGE = 64 * 1024;
 /** CloudFormation's limits: a template body, and a template through S3. */
 const TEMPLATE_BODY = 51_200;
 const TEMPLATE_S3 = 1_048_576;
+const GIT_SHA = /^[0-9a-f]{40}$/;
 
-const text = (max = TEXT) => z.string().max(max);
-const templateRef = z.looseObject({ sha256: z.string().regex(SHA256_PATTERN), bytes: z.number().int().min(0).max(TEMPLATE_S3) });
-const person = z.looseObject({ name: text(), email: text() });
+const upTo = (max = TEXT) => text({ max });
+const templateRef = object({ sha256: text({ pattern: SHA256_PATTERN }), bytes: integer({ min: 0, max: TEMPLATE_S3 }) });
+const person = object({ name: upTo(), email: upTo() });
 
-const commitSchema = z.looseObject({
-  sha: z.string().regex(/^[0-9a-f]{40}$/, 'commit.sha is a 40-character SHA'),
-  generation: z.number().int().nonnegative(),
+const commitSchema = object({
+  sha: text({ pattern: GIT_SHA, patternMessage: 'commit.sha is a 40-character SHA' }),
+  generation: integer({ min: 0 }),
   author: person,
-  committer: person.optional(),
-  message: text(COMMIT_MESSAGE),
-  date: text(64),
+  committer: optional(person),
+  message: upTo(COMMIT_MESSAGE),
+  date: upTo(64),
 });
 
 /** A desired state, as the starter builds it from git. */
-export const desiredStateSchema = z.looseObject({
-  environment: z.string().regex(ENVIRONMENT_NAME_PATTERN, 'environment is a folder name: letters, digits and hyphens'),
-  action: z.enum([Action.Sync, Action.Delete]),
+export const desiredStateSchema: Schema = object({
+  environment: text({ pattern: ENVIRONMENT_NAME_PATTERN, patternMessage: 'environment is a folder name: letters, digits and hyphens' }),
+  action: oneOf([Action.Sync, Action.Delete]),
   commit: commitSchema,
-  reason: text(),
-  settings: z.looseObject({
-    stackPrefix: text(64),
-    region: text(64).optional(),
-    artifactBucket: text(255),
-    protectedEnvironments: z.array(text(256)).max(10_000),
+  reason: upTo(),
+  settings: object({
+    stackPrefix: upTo(64),
+    region: optional(upTo(64)),
+    artifactBucket: upTo(255),
+    protectedEnvironments: array(upTo(256), { max: 10_000 }),
   }),
-  config: z
-    .looseObject({
-      appVersion: z.string().min(1).max(4_096),
-      parameters: z.record(z.string().max(255), z.string().max(4_096)),
-      protected: z.boolean().optional(),
-      description: text().optional(),
-    })
-    .optional(),
-  templates: z.looseObject({ pipeline: z.string().max(TEMPLATE_BODY), environment: z.string().max(TEMPLATE_S3) }).optional(),
-  templateRefs: z.looseObject({ pipeline: templateRef, environment: templateRef }).optional(),
-  repoProtected: z.boolean(),
-  redeploy: z.boolean().optional(),
-  pushedBy: text(256).optional(),
-  follows: z.string().regex(/^[0-9a-f]{40}$/).nullable().optional(),
+  config: optional(
+    object({
+      appVersion: text({ min: 1, max: 4_096 }),
+      parameters: record(upTo(255), upTo(4_096)),
+      protected: optional(boolean()),
+      description: optional(upTo()),
+    }),
+  ),
+  templates: optional(object({ pipeline: upTo(TEMPLATE_BODY), environment: upTo(TEMPLATE_S3) })),
+  templateRefs: optional(object({ pipeline: templateRef, environment: templateRef })),
+  repoProtected: boolean(),
+  redeploy: optional(boolean()),
+  pushedBy: optional(upTo(256)),
+  follows: optional(nullable(text({ pattern: GIT_SHA }))),
 });
 
 /** Approve and reject. */
-export const approvalDecisionSchema = z.looseObject({
-  by: z.string().trim().min(1, '"by" names the person deciding').max(256),
-  version: text(256).optional(),
-  comment: text().optional(),
+export const approvalDecisionSchema: Schema = object({
+  by: text({ trim: true, min: 1, minMessage: '"by" names the person deciding', max: 256 }),
+  version: optional(upTo(256)),
+  comment: optional(upTo()),
 });
 
 /** Cancel. */
-export const cancelRequestSchema = z.looseObject({ by: text(256).optional(), reason: text().optional() });
+export const cancelRequestSchema: Schema = object({ by: optional(upTo(256)), reason: optional(upTo()) });
 
 /** The drift sweep's finding. */
-export const syncReportSchema = z.looseObject({
-  status: z.enum(Object.values(SyncStatus) as [SyncStatus, ...SyncStatus[]]),
-  checkedAt: text(64),
-  desiredVersion: text(4_096).optional(),
-  deployedVersion: text(4_096).optional(),
-  drifted: z.array(text()).max(1_000),
-  message: text(8_192).optional(),
+export const syncReportSchema: Schema = object({
+  status: oneOf(Object.values(SyncStatus)),
+  checkedAt: upTo(64),
+  desiredVersion: optional(upTo(4_096)),
+  deployedVersion: optional(upTo(4_096)),
+  drifted: array(upTo(), { max: 1_000 }),
+  message: optional(upTo(8_192)),
 });
 
 /** Self-heal. */
-export const healSchema = z.looseObject({ reason: text() });
+export const healSchema: Schema = object({ reason: upTo() });
 
 /** A deployment child's progress. */
-export const deploymentProgressSchema = z.looseObject({
-  number: z.number().int().positive(),
-  phase: z.enum(Object.values(DeployPhase) as [DeployPhase, ...DeployPhase[]]),
-  pipelineExecutionId: text(256).optional(),
+export const deploymentProgressSchema: Schema = object({
+  number: integer({ min: 1 }),
+  phase: oneOf(Object.values(DeployPhase)),
+  pipelineExecutionId: optional(upTo(256)),
 });
 
-/** Why a message does not fit its schema, in one line: `commit.sha: commit.sha is a 40-character SHA`. */
-export function messageProblem(schema: z.ZodType, value: unknown): string | undefined {
-  const result = schema.safeParse(value);
-  if (result.success) return undefined;
-  const issue = result.error.issues[0]!;
-  const where = issue.path.length ? `${issue.path.join('.')}: ` : '';
-  return `${where}${issue.message}`;
+/**
+ * Why a message does not fit its schema, in one line, or undefined when it fits.
+ * @example messageProblem(healSchema, { reason: 7 }) // 'reason: expected string, received number'
+ */
+export function messageProblem(schema: Schema, value: unknown): string | undefined {
+  return describeProblem(schema, value);
 }
