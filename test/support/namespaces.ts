@@ -22,4 +22,5 @@ export const TEST_NAMESPACES = {
   package: 'it-package',
   metrics: 'it-metrics',
   templates: 'it-templates',
+  dora: 'it-dora',
 } as const;
