@@ -31,6 +31,7 @@ import { connectClient } from '../starter/client';
 import { createGitReader } from '../starter/git';
 import { startPush } from '../starter/start';
 import { findTool, freePort, startDevServer, waitForPort } from '../worker/dev-server';
+import { readWorkerSettings } from '../worker/settings';
 import { awsEnv, control, deployFirstPush, createSyntheticRepo, measureStartFloor, pipelineOperations, pipelinesIdle, seconds, startEmulatorProcess, startWorkerProcess, waitForExecutions } from './support';
 
 const N = Number(process.env.BENCH_ENVIRONMENTS ?? 1000);
@@ -73,6 +74,16 @@ async function workerGauges(port: number): Promise<Record<string, number>> {
 function rssMb(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** Polls until `seconds` have passed, when the delay is `interval` now and doubles up to `max`. */
+function pollsFor(seconds: number, interval: number, max: number): number {
+  let polls = 0;
+  for (let waited = 0, delay = interval; waited < seconds; polls++) {
+    delay = Math.min(max, delay * 2);
+    waited += delay;
+  }
+  return polls;
 }
 
 /** The activity task queue's backlog as the Temporal CLI reports it. */
@@ -173,10 +184,10 @@ async function main(): Promise<void> {
     const meanStartedAt = executions.reduce((sum, o) => sum + Date.parse(o.startedAt), 0) / executions.length;
     const remainingSeconds = Math.max(0, PIPELINE_SECONDS - (windowEndMs - meanStartedAt) / 1000);
     const soFar = calls.length / N;
-    // The rest of the wait at each wait's current poll interval (it only grows, up to CFN_GITOPS_POLL_MAX,
-    // so this errs high), then the one DescribeStacks that reads the deployed version.
+    // The rest of the wait as the waits poll it (the delay doubles from its current value up to
+    // CFN_GITOPS_POLL_MAX), then the one DescribeStacks that reads the deployed version.
     const interval = stats(currentPollIntervals(calls)).mean;
-    const projected = soFar + remainingSeconds / interval + 1;
+    const projected = soFar + pollsFor(remainingSeconds, interval, readWorkerSettings(env).poll.maxMs / 1000) + 1;
 
     const slotStats = stats(slots);
     const activationStats = stats(activations);

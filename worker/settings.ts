@@ -55,7 +55,7 @@ export interface WorkerTuning {
   workflowPollers?: number;
   /** CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: activities the whole task queue starts per second, across all workers (default: no limit). */
   maxActivitiesPerSecond?: number;
-  /** CFN_GITOPS_MAX_CACHED_WORKFLOWS: workflows kept in memory between their tasks; a workflow not held replays its history on its next task. */
+  /** CFN_GITOPS_MAX_CACHED_WORKFLOWS: workflows kept in memory between their tasks (default 200); a workflow not held replays its history on its next task. */
   maxCachedWorkflows?: number;
 }
 
@@ -87,7 +87,10 @@ const workerSchema = z.object({
   // One sticky and one normal poll at least.
   CFN_GITOPS_WORKFLOW_POLLERS: z.coerce.number().int().min(2).optional(),
   CFN_GITOPS_MAX_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
-  CFN_GITOPS_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+  // Waiting deployments do not wake their workflows (each poll is an activity attempt), so the
+  // cache serves the bursts of a push; the SDK's default (from the heap size: about 2,000 here)
+  // holds every workflow at about 0.45 MB each.
+  CFN_GITOPS_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).default(200),
 });
 
 /** Poll counts above the slots they fill would hold tasks no slot can take: refused with the fix. */
