@@ -95,6 +95,13 @@ export const deploymentProgressSchema: Schema = object({
   pipelineExecutionId: optional(upTo(256)),
 });
 
+/** A watch of one request (`start --wait`). */
+export const watchRequestSchema: Schema = object({
+  commit: text({ pattern: GIT_SHA, patternMessage: 'a 40-character SHA' }),
+  action: oneOf([Action.Sync, Action.Delete]),
+  seenPhases: optional(integer({ min: 0 })),
+});
+
 /**
  * Why a message does not fit its schema, in one line, or undefined when it fits.
  * @example messageProblem(healSchema, { reason: 7 }) // 'reason: expected string, received number'

@@ -8,6 +8,8 @@ import type {
   EnvironmentState,
   SubmitResult,
   SyncReport,
+  WatchAnswer,
+  WatchRequest,
 } from './types';
 
 /**
@@ -69,6 +71,17 @@ export interface DeploymentProgress {
   pipelineExecutionId?: string;
 }
 export const deploymentProgressSignal = defineSignal<[DeploymentProgress]>('deploymentProgress');
+
+/**
+ * Waits on one request (`start --wait`): answered when the request has ended, or, with
+ * `seenPhases`, at its next phase; `continuing` when the run continues as new before either
+ * (ask again). Refused with the failure type {@link WATCH_REFUSED} when the request is malformed;
+ * a workflow on a build without this Update refuses it with another type (the SDK's `Error`),
+ * and the caller polls {@link stateQuery} instead.
+ */
+export const watchRequestUpdate = defineUpdate<WatchAnswer, [WatchRequest]>('watchRequest');
+/** Failure type of a {@link watchRequestUpdate} refused for its input. */
+export const WATCH_REFUSED = 'WatchRefused';
 
 /** The environment's state: phase, desired and applied versions, approval, history, sync. */
 export const stateQuery = defineQuery<EnvironmentState>('state');

@@ -172,6 +172,51 @@ export interface DecisionResult {
   message: string;
 }
 
+/**
+ * What `start --wait` waits on: one request of the environment, by commit and action. The
+ * environment workflow answers once there is something new to say, so the starter asks again
+ * after each answer instead of polling.
+ */
+export interface WatchRequest {
+  /** The request's full commit SHA. */
+  commit: string;
+  action: Action;
+  /**
+   * How many of the request's phases the caller has seen: the answer comes with the first phase
+   * after them, or at the end. Absent: answer only when the request has ended.
+   */
+  seenPhases?: number;
+}
+
+/** How the environment workflow answers a {@link WatchRequest}. */
+export const WatchOutcome = {
+  /** The request has ended (now, or before the watch arrived): `result` and `message` say how. */
+  Ended: 'ended',
+  /** The request went through new phases; ask again with the phases seen. */
+  Phases: 'phases',
+  /** This run is about to continue as new: ask again, the next run answers. */
+  Continuing: 'continuing',
+  /** The environment holds no such request (never taken, or past its bounded history). */
+  Unknown: 'unknown',
+} as const;
+export type WatchOutcome = (typeof WatchOutcome)[keyof typeof WatchOutcome];
+
+/** One phase a request went through. */
+export interface PhaseStep {
+  phase: DeployPhase;
+  /** The pipeline execution the phase is about, once there is one. */
+  pipelineExecutionId?: string;
+}
+
+/** The environment workflow's answer to a {@link WatchRequest}. */
+export interface WatchAnswer {
+  outcome: WatchOutcome;
+  /** The request's phases the caller has not seen, oldest first (this run's only: not carried across continue-as-new). */
+  phases: PhaseStep[];
+  result?: DeploymentResult;
+  message?: string;
+}
+
 /** One desired state's record in the environment's history. */
 export interface DeploymentRecord {
   /** Number of the deployment in this environment, counting from 1. */

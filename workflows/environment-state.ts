@@ -1,15 +1,18 @@
-import { Action, DeployPhase, DeploymentResult, SubmitOutcome } from '../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome } from '../common/types';
 import type {
   ApprovalDecision,
   DeploymentRecord,
   DesiredState,
   EnvironmentState,
   PendingApproval,
+  PhaseStep,
   SubmitResult,
   SyncReport,
+  WatchAnswer,
+  WatchRequest,
 } from '../common/types';
 import type { EnvironmentPolicy } from '../common/policy';
-import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, messageProblem } from '../common/message-schemas';
+import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, messageProblem, watchRequestSchema } from '../common/message-schemas';
 import { syncOnAccepted, syncOnCheck, syncOnFinished } from '../common/sync';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
@@ -42,6 +45,11 @@ export class EnvironmentController {
   cancelRequested?: { by?: string; reason?: string };
   /** Search attribute values the workflow last upserted, so that it sends only changes (no rule reads them). */
   readonly publishedAttributes = new Map<string, string | null>();
+  /**
+   * The phases each started request in the history went through, for watchers. Not part of the
+   * state: replay rebuilds it, and continue-as-new (only when idle) leaves no request to watch.
+   */
+  private readonly phaseLogs = new Map<DeploymentRecord, PhaseStep[]>();
 
   constructor(environment: string, carried?: EnvironmentState, carriedPending?: DesiredState) {
     this.state = carried ?? { environment, phase: DeployPhase.Idle, deploymentCount: 0, successfulVersions: [], history: [] };
@@ -168,21 +176,51 @@ export class EnvironmentController {
     work.record.number = this.state.deploymentCount;
     work.record.startedAt = now.toISOString();
     this.current = work;
+    this.phaseLogs.set(work.record, []);
     // Until the approval gate or the deployment says more, a taken request is queued.
-    this.state.phase = DeployPhase.Queued;
+    this.setPhase(DeployPhase.Queued);
     this.decision = undefined;
     this.cancelRequested = undefined;
     this.state.history.unshift(work.record);
     this.state.history.length = Math.min(this.state.history.length, HISTORY_LIMIT);
+    for (const record of [...this.phaseLogs.keys()]) if (!this.state.history.includes(record)) this.phaseLogs.delete(record);
     return work;
   }
 
+  /** The environment's phase, which is the current request's while one runs: logged with the execution known then. */
   setPhase(phase: DeployPhase): void {
     this.state.phase = phase;
+    const record = this.current?.record;
+    const log = record && this.phaseLogs.get(record);
+    if (!log || log[log.length - 1]?.phase === phase) return;
+    log.push(record.pipelineExecutionId ? { phase, pipelineExecutionId: record.pipelineExecutionId } : { phase });
   }
 
   setExecution(executionId: string | undefined): void {
     if (this.current && executionId) this.current.record.pipelineExecutionId = executionId;
+  }
+
+  /** Throws when a watch does not name a request (Update validator). */
+  validateWatch(request: WatchRequest): void {
+    const problem = messageProblem(watchRequestSchema, request);
+    if (problem) throw new Error(`invalid watch: ${problem}`);
+  }
+
+  /**
+   * What a watcher of one request (commit and action) is told now, or undefined while there is
+   * nothing new: the request ended (just now or before), went through phases it has not seen,
+   * or is unknown here. The newest request of that commit and action counts: a retry after a
+   * failure is watched, not the failure.
+   */
+  watch(request: WatchRequest): WatchAnswer | undefined {
+    const mine = (r?: DeploymentRecord): r is DeploymentRecord => r !== undefined && r.commit === request.commit && r.action === request.action;
+    const record = [this.current?.record, this.pending?.record, ...this.state.history].find(mine);
+    if (!record) return { outcome: WatchOutcome.Unknown, phases: [] };
+    // A request that never started (pending, or superseded while it was) has been Queued only.
+    const steps = this.phaseLogs.get(record) ?? (record.number === 0 ? [{ phase: DeployPhase.Queued }] : []);
+    const unseen = request.seenPhases === undefined ? [] : steps.slice(request.seenPhases).map((step) => ({ ...step }));
+    if (record.result !== undefined) return { outcome: WatchOutcome.Ended, phases: unseen, result: record.result, message: record.message };
+    return unseen.length ? { outcome: WatchOutcome.Phases, phases: unseen } : undefined;
   }
 
   /** Opens the approval gate for the current request. */
@@ -200,7 +238,7 @@ export class EnvironmentController {
       expiresAt: new Date(now.getTime() + policy.approvalWindowMs).toISOString(),
       pipelineChanges,
     };
-    this.state.phase = DeployPhase.WaitingForApproval;
+    this.setPhase(DeployPhase.WaitingForApproval);
     return this.state.approval;
   }
 

@@ -33,13 +33,15 @@ import {
   ORDER_CONFLICT,
   submitUpdate,
   syncStatusSignal,
+  WATCH_REFUSED,
+  watchRequestUpdate,
   type EnvironmentWorkflowInput,
 } from '../common/messages';
 import { deploymentProgressSchema, healSchema, messageProblem, syncReportSchema } from '../common/message-schemas';
 import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/names';
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
-import { Action, DeployPhase, DeploymentResult, SubmitOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
 import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
@@ -172,8 +174,9 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
   setHandler(deploymentProgressSignal, (progress) => {
     if (ignoreInvalid('deploymentProgress', deploymentProgressSchema, progress)) return;
     if (env.current?.record.number !== progress.number) return;
-    env.setPhase(progress.phase);
+    // The execution first: the phase it comes with is about it.
     env.setExecution(progress.pipelineExecutionId);
+    env.setPhase(progress.phase);
     publish(env);
   });
   setHandler(syncStatusSignal, (report) => {
@@ -189,6 +192,25 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     take({ ...last, redeploy: true, reason: `self-heal: ${request.reason}` });
   });
   setHandler(stateQuery, () => env.getState());
+  // Set while the run ends (continue-as-new, or the end of a deleted environment): waiting
+  // watchers are answered `continuing` so that they ask the next run, and never hold this one.
+  let closing = false;
+  setHandler(
+    watchRequestUpdate,
+    async (request) => {
+      await condition(() => closing || env.watch(request) !== undefined);
+      return env.watch(request) ?? { outcome: WatchOutcome.Continuing, phases: [] };
+    },
+    {
+      validator: (request) => {
+        try {
+          env.validateWatch(request);
+        } catch (error) {
+          throw ApplicationFailure.create({ type: WATCH_REFUSED, message: (error as Error).message, nonRetryable: true });
+        }
+      },
+    },
+  );
 
   upsertSearchAttributes([{ key: ENVIRONMENT, value: env.environment }]);
   publish(env);
@@ -198,7 +220,9 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
       ? !(await condition(() => env.hasWork(), DELETED_RETENTION))
       : (await condition(() => env.hasWork() || shouldContinueAsNew(input.continueAsNewAfterEvents ?? HISTORY_EVENTS_LIMIT)), !env.hasWork());
     if (idle) {
+      closing = true;
       await condition(allHandlersFinished);
+      closing = false;
       if (env.hasWork()) continue;
       if (env.phase === DeployPhase.Deleted) return env.getState();
       await continueAsNew<typeof environmentWorkflow>({

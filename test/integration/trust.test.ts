@@ -115,7 +115,7 @@ describe('trust boundary of the environment workflow', () => {
         expect({ name, input: input[1]!.slice(0, 40), code: sent.code }).toEqual({ name, input: input[1]!.slice(0, 40), code: 0 });
       }
     }
-    for (const name of ['submit', 'approve', 'reject', 'cancel']) {
+    for (const name of ['submit', 'approve', 'reject', 'cancel', 'watchRequest']) {
       for (const input of [inputs[0]!, inputs[1]!, ['--input', '{"by":7}'], inputs[5]!]) {
         const refused = await temporal('workflow', 'update', 'execute', ...id, '--name', name, ...input);
         expect({ name, input: input[1]!.slice(0, 40), refused: refused.code !== 0 }).toEqual({ name, input: input[1]!.slice(0, 40), refused: true });

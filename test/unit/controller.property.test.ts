@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { Action, DeploymentResult, SubmitOutcome, type DesiredState } from '../../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type DesiredState, type PhaseStep } from '../../common/types';
 import { EnvironmentController } from '../../workflows/environment-state';
 
 /**
@@ -113,6 +113,91 @@ describe('EnvironmentController over random message sequences', () => {
           if (state.current && state.pending) expect(state.pending).not.toBe(state.current);
           expect(state.history.filter((r) => r.number > 0 && r.result === undefined).length).toBeLessThanOrEqual(1);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('a watcher of one request (start --wait) over random message sequences', () => {
+  type WatchStep = Step | { kind: 'phase'; phase: DeployPhase; execution?: string };
+  const watchStep: fc.Arbitrary<WatchStep> = fc.oneof(
+    step,
+    fc.record({
+      kind: fc.constant('phase' as const),
+      phase: fc.constantFrom(DeployPhase.PublishingSource, DeployPhase.CreatingPipeline, DeployPhase.RunningPipeline, DeployPhase.StoppingPipeline),
+      execution: fc.option(fc.constantFrom('exec-a', 'exec-b'), { nil: undefined }),
+    }),
+  );
+
+  it('is told each phase of its request once and in order, then how it ended; a watcher of the end only at the end', () => {
+    fc.assert(
+      fc.property(fc.array(watchStep, { minLength: 1, maxLength: 60 }), (steps) => {
+        const env = new EnvironmentController(ENV);
+        const now = new Date('2026-12-01T00:00:00Z');
+        expect(env.submit(desired(1, Action.Sync), now).outcome).toBe(SubmitOutcome.Accepted);
+        const watch = { commit: sha(1), action: Action.Sync };
+        /** The phases the watched request went through, as the steps set them. */
+        const went: PhaseStep[] = [{ phase: DeployPhase.Queued }];
+        const watchedRuns = () => env.current?.record.commit === sha(1);
+        /** The watched request's execution, once one was given. */
+        let execution: string | undefined;
+        const enter = (phase: DeployPhase) => {
+          if (watchedRuns() && went[went.length - 1]!.phase !== phase) went.push(execution ? { phase, pipelineExecutionId: execution } : { phase });
+        };
+        const seen: PhaseStep[] = [];
+        let ended = false;
+        for (const s of steps) {
+          switch (s.kind) {
+            case 'submit':
+              // Later commits only: the watched request is superseded, or queued behind.
+              env.submit(desired(s.commit + 1, s.action), now);
+              break;
+            case 'start':
+              if (env.current || !env.hasWork()) break;
+              env.startNext(now);
+              if (env.current!.request.action === Action.Sync) {
+                env.openApproval(policy, now);
+                enter(DeployPhase.WaitingForApproval);
+              }
+              break;
+            case 'approve':
+              if (env.getState().approval) env.closeApproval();
+              break;
+            case 'phase':
+              if (!env.current) break;
+              // As the progress signal's handler does: the execution, then the phase it comes with.
+              if (watchedRuns() && s.execution) execution = s.execution;
+              env.setExecution(s.execution);
+              enter(s.phase);
+              env.setPhase(s.phase);
+              break;
+            case 'reject':
+            case 'cancel':
+            case 'finish':
+              if (env.current) env.finishCurrent(s.kind === 'finish' ? s.result : DeploymentResult.Cancelled, s.kind, now);
+              break;
+          }
+          // The watcher asks again after each answer: it has seen every phase so far, once each.
+          const answer = env.watch({ ...watch, seenPhases: seen.length });
+          const record = env.getState().history.find((r) => r.commit === sha(1)) ?? env.getState().pending;
+          if (ended) {
+            expect(answer).toMatchObject({ outcome: WatchOutcome.Ended, phases: [] });
+            continue;
+          }
+          if (answer) seen.push(...answer.phases);
+          expect(seen).toEqual(went.slice(0, seen.length));
+          if (record?.result !== undefined) {
+            expect(answer).toEqual({ outcome: WatchOutcome.Ended, phases: answer!.phases, result: record.result, message: record.message });
+            ended = true;
+          } else {
+            expect(answer === undefined || answer.outcome === WatchOutcome.Phases).toBe(true);
+          }
+          expect(seen).toEqual(went);
+          // Watching for the end only: nothing until there is one.
+          expect(env.watch(watch)).toEqual(record?.result === undefined ? undefined : { outcome: WatchOutcome.Ended, phases: [], result: record.result, message: record.message });
+        }
+        expect(env.watch({ commit: sha(99), action: Action.Sync })).toEqual({ outcome: WatchOutcome.Unknown, phases: [] });
       }),
       { numRuns: 300 },
     );

@@ -2,15 +2,17 @@
  * The environment workflow on the time-skipping server: approvals and their window, cancel,
  * coalescing, no going back, delete wins, and what each sync asks of AWS. Activities are
  * jest mocks typed as the real ones (FakeAws); requests arrive as signals, since the
- * time-skipping server has known gaps with Updates (STYLE rule 17).
+ * time-skipping server has known gaps with Updates (STYLE rule 17). The watch Update of
+ * `start --wait` is sent as an Update: it needs no time skipped.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
+import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, watchRequestUpdate, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
-import { Action, DeployPhase, DeploymentResult, SyncStatus, type DesiredState, type EnvironmentState } from '../../common/types';
+import { Action, DeployPhase, DeploymentResult, SyncStatus, WatchOutcome, type DesiredState, type EnvironmentState, type PhaseStep } from '../../common/types';
 import type { environmentWorkflow } from '../../workflows/environment';
 import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
 import { APPROVAL_WINDOW_MS, AUTHOR, desiredState, FakeAws, type DesiredOptions, type PipelineStackState } from '../support/workflow-fixtures';
@@ -479,6 +481,51 @@ describe('a long-lived environment', () => {
       expect(record(done, 2)).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.1.0' });
       expect(done.history.some((r) => r.appVersion === '0.9.0')).toBe(false);
       expect(done.successfulVersions.map((v) => v.appVersion)).toEqual(['1.1.0', '1.0.0']);
+    }));
+});
+
+describe('a watcher of one request (start --wait)', () => {
+  it('is told each phase and the result; one waiting when the run continues as new is answered first, and the next run answers from what it carried', () =>
+    withEnvironment('development', async ({ aws, handle, pushStarting }) => {
+      const held = aws.hold('1.0.0');
+      const desired = await pushStarting({ sha: 'e1000000', generation: 5, appVersion: '1.0.0' }, { continueAsNewAfterEvents: 25 });
+      const firstRun = (await handle.describe()).runId;
+      const watch = { commit: desired.commit.sha, action: Action.Sync };
+      const seen: PhaseStep[] = [];
+      while (!seen.some((step) => step.phase === DeployPhase.RunningPipeline)) {
+        const answer = await handle.executeUpdate(watchRequestUpdate, { args: [{ ...watch, seenPhases: seen.length }] });
+        expect(answer.outcome).toBe(WatchOutcome.Phases);
+        expect(answer.phases.length).toBeGreaterThan(0);
+        seen.push(...answer.phases);
+      }
+      expect(seen).toEqual([{ phase: DeployPhase.Queued }, { phase: DeployPhase.PublishingSource }, { phase: DeployPhase.RunningPipeline, pipelineExecutionId: 'exec-1.0.0' }]);
+
+      // Two watchers wait on the running execution: one for its next phase, one for its end only.
+      const next = await handle.startUpdate(watchRequestUpdate, { args: [{ ...watch, seenPhases: seen.length }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const end = await handle.startUpdate(watchRequestUpdate, { args: [watch], waitForStage: WorkflowUpdateStage.ACCEPTED });
+      const ended = { outcome: WatchOutcome.Ended, phases: [], result: DeploymentResult.Succeeded, message: 'development: app 1.0.0 deployed by execution exec-1.0.0' };
+      held.succeed();
+      // The deployment ends and the run, past 25 events and idle, continues as new in the same task:
+      // both watchers have their answer before it closes, so neither holds it.
+      expect(await next.result()).toEqual(ended);
+      expect(await end.result()).toEqual(ended);
+      const carried = await poll('a new run', () => handle.describe(), (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
+      const { EventType } = temporal.api.enums.v1;
+      const events = (await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory()).events ?? [];
+      const types = events.map((event) => event.eventType);
+      const completed = types.filter((type) => type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED);
+      // Each answer the loop above had, and the two at the end, all in the first run's history before it continued as new.
+      expect(completed.length).toBeGreaterThanOrEqual(3);
+      expect(types.indexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW)).toBeGreaterThan(types.lastIndexOf(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED));
+
+      // Asked again, as the starter asks after `continuing`, the next run answers from the history it carried.
+      expect(await handle.executeUpdate(watchRequestUpdate, { args: [{ ...watch, seenPhases: seen.length }] })).toEqual(ended);
+      expect((await handle.describe()).runId).toBe(carried.runId);
+      // A request it never took is unknown there, and a malformed watch is refused before it enters the history.
+      expect(await handle.executeUpdate(watchRequestUpdate, { args: [{ commit: 'f'.repeat(40), action: Action.Sync }] })).toEqual({ outcome: WatchOutcome.Unknown, phases: [] });
+      await expect(handle.executeUpdate(watchRequestUpdate, { args: [{ commit: 'e1000000', action: Action.Sync }] })).rejects.toMatchObject({
+        cause: { type: 'WatchRefused', message: 'invalid watch: commit: a 40-character SHA' },
+      });
     }));
 });
 
