@@ -1,11 +1,11 @@
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { mapLimit } from '../common/concurrency';
-import { ORDER_CONFLICT, submitUpdate, stateQuery, WorkflowType } from '../common/messages';
+import { ORDER_CONFLICT, submitUpdate, stateQuery, WATCH_REFUSED, watchRequestUpdate, WorkflowType } from '../common/messages';
 import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
 import { ENVIRONMENT } from '../common/search-attributes';
-import type { Action, DeploymentRecord, EnvironmentState } from '../common/types';
+import { DeployPhase, WatchOutcome, type Action, type DeploymentRecord, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';
 import { storeTemplates } from './templates';
@@ -51,7 +51,7 @@ export interface StartOptions {
   onProgress?: (environment: string, phase: string, detail?: string) => void;
   /** How many environments are submitted at once. */
   concurrency?: number;
-  /** Poll interval of --wait. */
+  /** Poll interval of --wait on an environment workflow whose build has no watch Update. */
   pollMs?: number;
 }
 
@@ -133,13 +133,72 @@ function orderConflictOf(error: unknown): string | undefined {
   return typeof newest === 'string' ? newest : undefined;
 }
 
+/**
+ * Waits for the entry's request to end on the deployment itself: the environment workflow's
+ * watch Update answers when the request has ended and, when phases are printed, at each new
+ * phase, so nothing is asked while nothing happens. A workflow on a build without the Update
+ * refuses it, and is polled as before.
+ */
+async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> {
+  const handle = options.client.workflow.getHandle(entry.workflowId);
+  const follow = options.onProgress !== undefined;
+  let seen = 0;
+  for (;;) {
+    let answer: WatchAnswer;
+    try {
+      answer = await handle.executeUpdate(watchRequestUpdate, { args: [{ commit: entry.commit, action: entry.action, ...(follow ? { seenPhases: seen } : {}) }] });
+    } catch (error) {
+      if (unknownUpdate(error)) return pollFor(options, entry);
+      return lostTrack(entry, error);
+    }
+    for (const step of answer.phases) options.onProgress?.(entry.environment, step.phase, phaseDetail(entry, step));
+    seen += answer.phases.length;
+    if (answer.outcome === WatchOutcome.Ended) return settle(entry, answer.result!, answer.message);
+    if (answer.outcome === WatchOutcome.Unknown) {
+      entry.status = 'error';
+      entry.error = `${entry.environment}: ${entry.workflowId} holds no ${entry.action} of ${shortSha(entry.commit)} any more`;
+      return;
+    }
+    // New phases, or the run continues as new: ask again (the next run answers).
+  }
+}
+
+/**
+ * Is this the refusal of a workflow that has no handler for the watch Update (a build before
+ * it)? The Update's own refusals carry the type WATCH_REFUSED; the SDK refuses an Update it has
+ * no handler for with a plain failure (type `Error`). Polling works on any build, so any other
+ * refusal is taken as that one.
+ */
+function unknownUpdate(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type !== WATCH_REFUSED;
+}
+
+function lostTrack(entry: StartEntry, error: unknown): void {
+  const cause = error instanceof WorkflowUpdateFailedError && error.cause ? `: ${error.cause.message}` : '';
+  entry.status = 'error';
+  entry.error = `${entry.environment}: lost track of ${entry.workflowId}: ${(error as Error).message}${cause}`;
+}
+
+/** The entry takes its request's result. */
+function settle(entry: StartEntry, result: DeploymentResult, message?: string): void {
+  entry.status = result;
+  entry.message = message;
+  if (result === 'Failed') entry.error = message;
+}
+
+/** What a progress line says beside the phase: the pipeline execution once there is one, else the commit. */
+function phaseDetail(entry: StartEntry, step: PhaseStep): string {
+  return step.pipelineExecutionId ? `execution ${step.pipelineExecutionId}` : `commit ${shortSha(entry.commit)}`;
+}
+
 /** The record of this entry's request in the environment's state. */
 function recordFor(state: EnvironmentState, entry: StartEntry): DeploymentRecord | undefined {
   const mine = (r?: DeploymentRecord) => r && r.commit === entry.commit && r.action === entry.action;
   return [state.current, state.pending, ...state.history].find(mine);
 }
 
-async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> {
+/** `--wait` on a workflow whose build has no watch Update: its state, queried every `pollMs`. */
+async function pollFor(options: StartOptions, entry: StartEntry): Promise<void> {
   const handle = options.client.workflow.getHandle(entry.workflowId);
   let lastPhase = '';
   for (;;) {
@@ -147,21 +206,14 @@ async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> 
     try {
       state = await handle.query(stateQuery);
     } catch (error) {
-      entry.status = 'error';
-      entry.error = `${entry.environment}: lost track of ${entry.workflowId}: ${(error as Error).message}`;
-      return;
+      return lostTrack(entry, error);
     }
     const record = recordFor(state, entry);
-    if (record?.result) {
-      entry.status = record.result;
-      entry.message = record.message;
-      if (record.result === 'Failed') entry.error = record.message;
-      return;
-    }
-    const phase = record === state.current ? state.phase : 'Queued';
+    if (record?.result) return settle(entry, record.result, record.message);
+    const phase = record === state.current ? state.phase : DeployPhase.Queued;
     if (phase !== lastPhase) {
       lastPhase = phase;
-      options.onProgress?.(entry.environment, phase, record?.pipelineExecutionId ? `execution ${record.pipelineExecutionId}` : `commit ${shortSha(entry.commit)}`);
+      options.onProgress?.(entry.environment, phase, phaseDetail(entry, { phase, pipelineExecutionId: record?.pipelineExecutionId }));
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
   }
