@@ -2,8 +2,8 @@
 # Records the workflow histories that test/replay/replay.test.ts replays, into
 # test/histories/<scenario>/, from the integration tests that drive every path: races (create,
 # update, superseded, stale, delete wins, approval), faults (failures and recoveries), chaos
-# (worker crashes), server-restart and trust (refused approvals, ignored malformed messages,
-# compare-and-set after a force push). Then replays them.
+# (worker crashes), server-restart, trust (refused approvals, ignored malformed messages,
+# compare-and-set after a force push) and wait (start --wait's watch Updates). Then replays them.
 #
 # Re-record only when a workflow change is meant to break replay AND no real executions of the
 # old code can exist any more; otherwise keep the committed histories and guard the change with
@@ -16,6 +16,7 @@ CFN_GITOPS_RECORD_HISTORIES=1 npx jest --ci \
   test/integration/faults.test.ts \
   test/integration/chaos.test.ts \
   test/integration/server-restart.test.ts \
-  test/integration/trust.test.ts
+  test/integration/trust.test.ts \
+  test/integration/wait.test.ts
 npx jest --ci test/replay
 echo "histories written to test/histories/; review and commit them"

@@ -77,6 +77,25 @@ function ending(history: HistoryJson): string | undefined {
   return undefined;
 }
 
+/**
+ * Does a history hold a watch Update (`start --wait`) that waited: accepted in one workflow task
+ * and answered in a later one? A worker that takes over such a workflow (after a crash, or with
+ * an empty cache) replays the handler from its acceptance and answers it.
+ */
+function watchThatWaited(history: HistoryJson): boolean {
+  const waiting = new Map<string, number>();
+  let tasks = 0;
+  for (const event of history.events) {
+    if (event.workflowTaskCompletedEventAttributes) tasks++;
+    const accepted = event.workflowExecutionUpdateAcceptedEventAttributes as { acceptedRequest?: { input?: { name?: string } } } | undefined;
+    if (accepted?.acceptedRequest?.input?.name === 'watchRequest') waiting.set(String(event.eventId), tasks);
+    const completed = event.workflowExecutionUpdateCompletedEventAttributes as { acceptedEventId?: string } | undefined;
+    const since = completed && waiting.get(String(completed.acceptedEventId));
+    if (since !== undefined && tasks > since) return true;
+  }
+  return false;
+}
+
 describe('replay of recorded histories', () => {
   const histories = loadHistories();
   const replayOptions = { ...testWorkflowSource(), replayName: 'cfn-gitops committed histories' };
@@ -90,7 +109,7 @@ describe('replay of recorded histories', () => {
     }
   });
 
-  it('cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths', () => {
+  it("cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths, and start --wait's watch waiting on a deployment", () => {
     const environments = histories.filter((h) => workflowType(h.history) === 'environmentWorkflow');
     const deployments = histories.filter((h) => workflowType(h.history) === 'deploymentWorkflow');
     expect(environments.length).toBeGreaterThanOrEqual(10);
@@ -101,7 +120,8 @@ describe('replay of recorded histories', () => {
     for (const activity of ['publishSource', 'inspectStack', 'createStack', 'updateStack', 'findInitialExecution', 'startPipelineExecution', 'waitForPipelineExecution', 'stopPipelineExecution', 'deleteStack', 'continueUpdateRollback']) {
       expect([activity, scheduled.has(activity)]).toEqual([activity, true]);
     }
-    expect(new Set(environments.flatMap((h) => updates(h.history)))).toEqual(new Set(['submit', 'approve']));
+    expect(new Set(environments.flatMap((h) => updates(h.history)))).toEqual(new Set(['submit', 'approve', 'watchRequest']));
+    expect(environments.some((h) => watchThatWaited(h.history))).toBe(true);
     expect(new Set(deployments.map((h) => ending(h.history)))).toEqual(new Set(['Completed', 'Failed', 'Canceled']));
     // A worker killed mid-wait: an attempt timed out (heartbeat) and the next one finished the wait.
     const resumed = deployments.some((h) =>

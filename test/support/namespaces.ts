@@ -23,4 +23,5 @@ export const TEST_NAMESPACES = {
   metrics: 'it-metrics',
   templates: 'it-templates',
   dora: 'it-dora',
+  wait: 'it-wait',
 } as const;
