@@ -3,8 +3,12 @@ import {
   countRows,
   filterRows,
   matchesFilter,
+  parseListOrder,
   parseStatusFilter,
+  PHASE_ORDER,
+  sortRows,
   statusRow,
+  SYNC_ORDER,
   type EnvironmentStatus,
   type GitMain,
   type StatusFilter,
@@ -108,6 +112,30 @@ describe('status rows', () => {
     const running = { ...waiting, phase: 'RunningPipeline' as const, approval: undefined };
     expect(statusRow({ environment: 'prod', url: url('prod'), workflow: queried(running), git: git({ prod: '1.4.2' }) }).syncStatus).toBe('Progressing');
     expect(row.pendingApproval).toMatchObject({ currentVersion: '1.4.1', newVersion: '1.4.2', author: 'Dana <Developer>' });
+  });
+
+  it("shows the approver the commit's first line, its committer, the change set preview and who approved so far", () => {
+    const waiting = waitingState('prod', '1.4.1', '1.4.2');
+    const approval = { ...waiting.approval!, commit: { ...waiting.approval!.commit, message: 'prod: 1.4.2\n\nwhy', committer: { name: 'Wes Writer', email: 'wes@example.com' } }, pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline): Properties'] };
+    const row = statusRow({ environment: 'prod', url: url('prod'), workflow: queried({ ...waiting, approval }) });
+    expect(row.pendingApproval).toEqual({
+      currentVersion: '1.4.1',
+      newVersion: '1.4.2',
+      action: 'sync',
+      commit: approval.commit.sha,
+      message: 'prod: 1.4.2',
+      author: 'Dana <Developer>',
+      committer: 'Wes Writer',
+      requestedAt: approval.requestedAt,
+      expiresAt: approval.expiresAt,
+      pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline): Properties'],
+      approvals: [],
+    });
+    // An approval the workflow recorded while its gate is still open counts; no preview, no list.
+    const approved = statusRow({ environment: 'prod', url: url('prod'), workflow: queried({ ...waiting, current: { ...waiting.current!, approvedBy: 'Avery', approvalComment: 'ok' } }) });
+    expect(approved.pendingApproval!.approvals).toEqual([{ by: 'Avery', comment: 'ok' }]);
+    expect(approved.pendingApproval!.pipelineChanges).toBeUndefined();
+    expect(approved.pendingApproval!.committer).toBeUndefined();
   });
 
   it('falls back to the search attributes when the query fails, and ignores a SyncStatus value it does not know', () => {
@@ -313,5 +341,61 @@ describe('filters', () => {
         expect(filterRows(rows, {})).toEqual(rows);
       }),
     );
+  });
+});
+
+describe('order', () => {
+  const at = (minutes: number) => new Date(Date.UTC(2024, 4, 1, 12, minutes)).toISOString();
+  const base = { desiredSource: 'none' as const, url: '', source: 'none' as const };
+  const rows: EnvironmentStatus[] = [
+    { ...base, environment: 'beta', workflowId: 'b', syncStatus: 'Drifted', phase: 'Idle', lastResultAt: at(5) },
+    { ...base, environment: 'alpha', workflowId: 'a', syncStatus: 'Synced', phase: 'RunningPipeline', lastResultAt: at(30) },
+    { ...base, environment: 'gamma', workflowId: 'g', syncStatus: 'Missing' },
+    { ...base, environment: 'delta', workflowId: 'd', syncStatus: 'Synced', phase: 'Idle', lastResultAt: at(10) },
+  ];
+  const names = (sorted: EnvironmentStatus[]) => sorted.map((r) => r.environment);
+
+  it('sorts by name, by sync status and phase in their own order (ties by name), and by last deployment, never-deployed last both ways', () => {
+    expect(names(sortRows(rows, { sort: 'name', order: 'asc' }))).toEqual(['alpha', 'beta', 'delta', 'gamma']);
+    expect(names(sortRows(rows, { sort: 'name', order: 'desc' }))).toEqual(['gamma', 'delta', 'beta', 'alpha']);
+    expect(names(sortRows(rows, { sort: 'syncStatus', order: 'asc' }))).toEqual(['alpha', 'delta', 'beta', 'gamma']);
+    expect(names(sortRows(rows, { sort: 'syncStatus', order: 'desc' }))).toEqual(['gamma', 'beta', 'alpha', 'delta']);
+    expect(names(sortRows(rows, { sort: 'phase', order: 'asc' }))).toEqual(['beta', 'delta', 'alpha', 'gamma']);
+    expect(names(sortRows(rows, { sort: 'lastDeployment', order: 'desc' }))).toEqual(['alpha', 'delta', 'beta', 'gamma']);
+    expect(names(sortRows(rows, { sort: 'lastDeployment', order: 'asc' }))).toEqual(['beta', 'delta', 'alpha', 'gamma']);
+    expect(names(rows)).toEqual(['beta', 'alpha', 'gamma', 'delta']);
+  });
+
+  it('keeps every row once, and orders them as its key says', () => {
+    const row: fc.Arbitrary<EnvironmentStatus> = fc
+      .record({
+        environment: fc.stringMatching(/^[a-z][a-z0-9-]{0,5}$/),
+        syncStatus: fc.constantFrom(...STATUSES),
+        phase: fc.option(fc.constantFrom(...PHASES), { nil: undefined }),
+        lastResultAt: fc.option(fc.integer({ min: 0, max: 10_000 }).map((m) => new Date(m * 60_000).toISOString()), { nil: undefined }),
+      })
+      .map((r) => ({ ...r, ...base, workflowId: r.environment }));
+    const key = fc.constantFrom('name', 'syncStatus', 'phase', 'lastDeployment' as const);
+    fc.assert(
+      // Names are unique, as environment folders are.
+      fc.property(fc.uniqueArray(row, { maxLength: 25, selector: (r) => r.environment }), key, fc.constantFrom('asc' as const, 'desc' as const), (list, sort, order) => {
+        const sorted = sortRows(list, { sort, order });
+        expect([...sorted].sort((a, b) => a.environment.localeCompare(b.environment))).toEqual([...list].sort((a, b) => a.environment.localeCompare(b.environment)));
+        const rank = (r: EnvironmentStatus) =>
+          sort === 'syncStatus' ? SYNC_ORDER.indexOf(r.syncStatus) : sort === 'phase' ? (r.phase ? PHASE_ORDER.indexOf(r.phase) : Infinity) : sort === 'lastDeployment' ? (r.lastResultAt ? Date.parse(r.lastResultAt) : Infinity) : 0;
+        for (let i = 1; i < sorted.length; i++) {
+          const [a, b] = [rank(sorted[i - 1]!), rank(sorted[i]!)];
+          if (sort === 'name') expect(sorted[i - 1]!.environment.localeCompare(sorted[i]!.environment) * (order === 'asc' ? 1 : -1)).toBeLessThanOrEqual(0);
+          else if (b !== Infinity) expect(order === 'asc' ? a <= b : a !== Infinity && a >= b).toBe(true);
+        }
+      }),
+    );
+  });
+
+  it('reads sort and order from a query, name ascending by default, and names what it does not take', () => {
+    expect(parseListOrder({})).toEqual({ sort: 'name', order: 'asc' });
+    expect(parseListOrder({ sort: 'lastDeployment', order: 'desc', q: 'x' })).toEqual({ sort: 'lastDeployment', order: 'desc' });
+    expect(() => parseListOrder({ sort: 'age' })).toThrow('sort: one of name, syncStatus, phase, lastDeployment');
+    expect(() => parseListOrder({ order: 'up' })).toThrow('order: asc or desc');
   });
 });
