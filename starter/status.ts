@@ -6,7 +6,7 @@ import { mapLimit } from '../common/concurrency';
 import { CONFIG_FILE, ENVIRONMENT_NAME_PATTERN, environmentWorkflowId } from '../common/names';
 import { environmentsIn } from '../common/plan';
 import { renderStatusDetail, renderStatusTable } from '../common/render';
-import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, SYNC_STATUS } from '../common/search-attributes';
+import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import {
   deploymentsOf,
   filterRows,
@@ -49,20 +49,90 @@ function attribute(info: WorkflowExecutionInfo, key: typeof ENVIRONMENT): string
 }
 
 /**
+ * Environment states read earlier, for a process that reads the status again and again (the API
+ * server): a workflow whose run and search attributes (`DeployPhase`, `SyncStatus`, `AppVersion`,
+ * `GitCommit`) are what they were when its state was read keeps that state, so a read of 2,000
+ * idle environments queries none of them. Every state change that matters to a row moves one of
+ * those attributes (a deployment's phases, its result, a sync finding); what does not (a request
+ * queued behind a running one, the time of a sweep that found nothing new) is caught up by
+ * reading again, on each read, the few states held longest.
+ */
+export interface StateCache {
+  /** How many of the states held longest each read queries again, though their attributes did not move. */
+  readonly readAgain: number;
+  /** The state read for this workflow while its attributes were `fingerprint`, if any. */
+  get(workflowId: string, fingerprint: string): EnvironmentState | undefined;
+  set(workflowId: string, fingerprint: string, state: EnvironmentState): void;
+  /** Of these workflows, the `count` whose states were read longest ago. */
+  oldest(workflowIds: string[], count: number): string[];
+  /** Forgets every workflow but these. */
+  retain(workflowIds: Set<string>): void;
+}
+
+/**
+ * A {@link StateCache} in memory; `readAgain` states held longest are read again on each read (default 32).
+ * @example const states = createStateCache(); await collectDetails({ client, settings, states })
+ */
+export function createStateCache(options: { readAgain?: number } = {}): StateCache {
+  const held = new Map<string, { fingerprint: string; state: EnvironmentState; readAt: number }>();
+  let reads = 0;
+  return {
+    readAgain: options.readAgain ?? 32,
+    get(workflowId, fingerprint) {
+      const entry = held.get(workflowId);
+      return entry && entry.fingerprint === fingerprint ? entry.state : undefined;
+    },
+    set(workflowId, fingerprint, state) {
+      held.set(workflowId, { fingerprint, state, readAt: ++reads });
+    },
+    oldest(workflowIds, count) {
+      if (count <= 0) return [];
+      return workflowIds
+        .filter((id) => held.has(id))
+        .sort((a, b) => held.get(a)!.readAt - held.get(b)!.readAt)
+        .slice(0, count);
+    },
+    retain(workflowIds) {
+      for (const id of held.keys()) if (!workflowIds.has(id)) held.delete(id);
+    },
+  };
+}
+
+/** What a workflow's search attributes say of its state: unchanged, its state is too. */
+function fingerprintOf(info: WorkflowExecutionInfo): string {
+  return [info.runId, attribute(info, DEPLOY_PHASE), attribute(info, SYNC_STATUS), attribute(info, APP_VERSION), attribute(info, GIT_COMMIT)].join('|');
+}
+
+/**
  * Every running environment workflow (or one), each with its `state` query answer; a workflow
  * whose query fails (no worker polling, for instance) keeps what its search attributes say.
+ * With a cache, only the workflows whose search attributes changed, and the few states held
+ * longest, are queried; a query that fails keeps a state held for the same attributes.
  */
-async function listEnvironments(client: Client, environment?: string, queryTimeoutMs = QUERY_TIMEOUT_MS): Promise<Listed[]> {
+async function listEnvironments(client: Client, options: { environment?: string; queryTimeoutMs?: number; states?: StateCache } = {}): Promise<Listed[]> {
+  const { states } = options;
   const infos: WorkflowExecutionInfo[] = [];
-  for await (const info of client.workflow.list({ query: listQuery(environment) })) infos.push(info);
+  for await (const info of client.workflow.list({ query: listQuery(options.environment) })) infos.push(info);
+  const fingerprints = new Map(infos.map((info) => [info.workflowId, fingerprintOf(info)]));
+  const held = new Map<string, EnvironmentState>();
+  if (states) {
+    for (const info of infos) {
+      const state = states.get(info.workflowId, fingerprints.get(info.workflowId)!);
+      if (state) held.set(info.workflowId, state);
+    }
+    for (const id of states.oldest([...held.keys()], states.readAgain)) held.delete(id);
+  }
   const listed = await mapLimit(infos, 16, async (info): Promise<Listed> => {
     const name = attribute(info, ENVIRONMENT) ?? info.workflowId.replace(/^cfn-gitops\//, '');
-    let state: EnvironmentState | undefined;
-    try {
-      // Without a worker a query waits for one until its deadline: keep that short.
-      state = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () => client.workflow.getHandle(info.workflowId).query(stateQuery));
-    } catch {
-      state = undefined;
+    let state = held.get(info.workflowId);
+    if (!state) {
+      try {
+        // Without a worker a query waits for one until its deadline: keep that short.
+        state = await client.connection.withDeadline(Date.now() + (options.queryTimeoutMs ?? QUERY_TIMEOUT_MS), () => client.workflow.getHandle(info.workflowId).query(stateQuery));
+        states?.set(info.workflowId, fingerprints.get(info.workflowId)!, state);
+      } catch {
+        state = states?.get(info.workflowId, fingerprints.get(info.workflowId)!);
+      }
     }
     return {
       environment: state?.environment ?? name,
@@ -71,6 +141,7 @@ async function listEnvironments(client: Client, environment?: string, queryTimeo
       attributes: { phase: attribute(info, DEPLOY_PHASE), appVersion: attribute(info, APP_VERSION), syncStatus: attribute(info, SYNC_STATUS) },
     };
   });
+  if (states && !options.environment) states.retain(new Set(infos.map((info) => info.workflowId)));
   // The environment workflow id is the lock: at most one runs per environment.
   return listed.filter((l) => l.workflowId === environmentWorkflowId(l.environment));
 }
@@ -110,6 +181,8 @@ export interface StatusOptions {
   environment?: string;
   /** How long each workflow's `state` query may take (default 5 s); past it the row comes from search attributes. */
   queryTimeoutMs?: number;
+  /** States read before, reused while a workflow's search attributes are unchanged (a server's repeated reads). */
+  states?: StateCache;
 }
 
 /**
@@ -118,7 +191,7 @@ export interface StatusOptions {
  * @throws the client's error when Temporal cannot be reached; GitReadError when the repo cannot be read.
  */
 export async function collectDetails(options: StatusOptions): Promise<EnvironmentDetail[]> {
-  const [listed, git] = await Promise.all([listEnvironments(options.client, options.environment, options.queryTimeoutMs), options.git ? readGitMain(options.git) : undefined]);
+  const [listed, git] = await Promise.all([listEnvironments(options.client, { environment: options.environment, queryTimeoutMs: options.queryTimeoutMs, states: options.states }), options.git ? readGitMain(options.git) : undefined]);
   const byName = new Map(listed.map((l) => [l.environment, l]));
   const names = new Set(byName.keys());
   for (const name of git?.environments.keys() ?? []) if (!options.environment || name === options.environment) names.add(name);

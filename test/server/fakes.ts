@@ -1,6 +1,7 @@
 /** Small builders for the server tests: environment states and a Temporal client over them. */
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
+import { ApplicationFailure, defaultFailureConverter, defaultPayloadConverter, TypedSearchAttributes } from '@temporalio/common';
+import { temporal } from '@temporalio/proto';
 import { DEPLOY_PHASE, ENVIRONMENT } from '../../common/search-attributes';
 import type { TemporalSettings } from '../../common/temporal-settings';
 import type { StoreTemplatesInput } from '../../common/templates';
@@ -71,16 +72,32 @@ export interface FakeCalls {
   submitted: DesiredState[];
   /** Template store workflows started by `start`. */
   storedTemplates: StoreTemplatesInput[];
+  /** Workflows asked their `state` query, in order. */
+  queries: string[];
+}
+
+/** One run of a workflow's history, as a recorded file holds it (`JSON.stringify(await handle.fetchHistory())`). */
+export interface FakeRun {
+  runId: string;
+  open: boolean;
+  startTime: Date;
+  /** The history in protobuf.js's object form. */
+  history: object;
 }
 
 /**
  * A Temporal client over fixed states: list, query, approve/reject/cancel updates (refused with
- * `refuse` when set) and update-with-start (answers `accepted`).
+ * `refuse` when set) and update-with-start (answers `accepted`); with `runs`, a visibility query
+ * `WorkflowId = "<id>" …` lists that workflow's runs and their histories can be fetched.
  */
-export function fakeClient(states: EnvironmentState[], options: { refuse?: string; queryFails?: boolean; unreachable?: boolean } = {}): { client: Client; calls: FakeCalls } {
-  const calls: FakeCalls = { updates: [], submitted: [], storedTemplates: [] };
+export function fakeClient(
+  states: EnvironmentState[],
+  options: { refuse?: string; queryFails?: boolean; unreachable?: boolean; runs?: Record<string, FakeRun[]> } = {},
+): { client: Client; calls: FakeCalls } {
+  const calls: FakeCalls = { updates: [], submitted: [], storedTemplates: [], queries: [] };
   const find = (id: string) => states.find((s) => `cfn-gitops/${s.environment}` === id);
   const client = {
+    options: { loadedDataConverter: { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] } },
     connection: { withDeadline: <T>(_deadline: number, fn: () => Promise<T>) => fn() },
     workflowService: {
       describeNamespace: async () => {
@@ -89,9 +106,14 @@ export function fakeClient(states: EnvironmentState[], options: { refuse?: strin
       },
     },
     workflow: {
-      list: () =>
+      list: ({ query }: { query?: string } = {}) =>
         (async function* () {
           if (options.unreachable) throw new Error('14 UNAVAILABLE: connection refused');
+          const runsOf = /^WorkflowId = "([^"]+)"/.exec(query ?? '')?.[1];
+          if (runsOf !== undefined) {
+            for (const run of options.runs?.[runsOf] ?? []) yield { workflowId: runsOf, runId: run.runId, status: { name: run.open ? 'RUNNING' : 'COMPLETED' }, startTime: run.startTime };
+            return;
+          }
           for (const s of states) {
             yield {
               workflowId: `cfn-gitops/${s.environment}`,
@@ -102,8 +124,14 @@ export function fakeClient(states: EnvironmentState[], options: { refuse?: strin
             };
           }
         })(),
-      getHandle: (workflowId: string) => ({
+      getHandle: (workflowId: string, runId?: string) => ({
+        fetchHistory: async () => {
+          const run = (options.runs?.[workflowId] ?? []).find((r) => r.runId === runId) ?? options.runs?.[workflowId]?.[0];
+          if (!run) throw Object.assign(new Error(`workflow ${workflowId} not found`), { name: 'WorkflowNotFoundError' });
+          return temporal.api.history.v1.History.fromObject(run.history);
+        },
         query: async () => {
+          calls.queries.push(workflowId);
           if (options.queryFails) throw new Error('no poller');
           const state = find(workflowId);
           if (!state) throw Object.assign(new Error('workflow not found'), { name: 'WorkflowNotFoundError' });
