@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
@@ -9,15 +9,17 @@ import { explainZodError } from '../common/temporal-settings';
 import { workflowUrl } from '../starter/client';
 import { approve, cancel, DecisionRefusedError, reject } from '../starter/decide';
 import { startPush } from '../starter/start';
-import { countRows, filterRows, parseStatusFilter, summaryOf, unansweredNote, type EnvironmentDetail, type EnvironmentStatus, type StatusFilter } from '../common/status';
-import { collectDetails } from '../starter/status';
+import { countRows, filterRows, parseStatusFilter, summaryOf, unansweredNote, type EnvironmentDetail, type StatusFilter } from '../common/status';
+import { collectDetails, createStateCache } from '../starter/status';
+import { createRunFactsCache } from '../starter/timeline';
 import { createDoraReader } from '../starter/dora';
 import { parseDoraWindow } from '../common/dora';
 import type { GitReader } from '../starter/git';
 import type { GitFetcher } from './git-fetcher';
 import { createProcessMetrics, renderMetrics } from './metrics';
-import { renderCards, renderDashboard } from './render';
+import { dashboardRoutes } from './dashboard';
 import type { ServerSettings } from './settings';
+import { createStatusStore } from './status-store';
 import { DeliveryLog, pushEventSchema, verifySignature } from './webhook';
 
 /** Where the server writes what happened: pino's logger fits, tests pass a fake or nothing. */
@@ -35,8 +37,14 @@ export interface ServerDeps {
   /** The GitOps repo's cache clone; absent without CFN_GITOPS_REPO (webhooks then answer 503). */
   git?: GitFetcher;
   log?: ServerLog;
-  /** How long a status read is shared between requests (default 1000 ms): many open dashboards cost one read. */
+  /**
+   * How old the shared status may be before a request has it read again behind the answer
+   * (default 1000 ms): many open dashboards cost one read, and none waits for it. 0: every
+   * request waits for a read of its own.
+   */
   statusCacheMs?: number;
+  /** Read the status once as the app is made, so that the first page does not wait for it (the server does; tests need not). */
+  warmStatus?: boolean;
 }
 
 /** A request the server refuses with a 4xx status and a message that says what is wrong. */
@@ -101,11 +109,13 @@ function filterParam(req: Request): StatusFilter {
 
 /**
  * The API server: dashboard, status API, approvals and the GitHub webhook receiver.
- * Routes: `GET /` and its cards `GET /partials/environments` (both take the filter of
- * `GET /api/environments`), `GET /healthz`, `GET /metrics`, `GET /api/me`,
+ * Routes: the dashboard `GET /` and its view `GET /partials/environments` (both take the filter of
+ * `GET /api/environments`, and `sort`, `order`, `view`, `page`), an environment's page
+ * `GET /environments/:environment` and its view (server/dashboard.ts), `GET /healthz`, `GET /metrics`, `GET /api/me`,
  * `GET /api/environments?syncStatus=&phase=&q=` (each optional; statuses and phases as a comma
  * list or repeated, any of them matches; `q`, part of the name without regard to case),
- * `GET /api/environments/:environment`, `POST /api/environments/:environment/{approve,reject,cancel}`,
+ * `GET /api/environments/:environment`, `GET /api/environments/:environment/deployments?before=&limit=`
+ * (its timeline, most recent first), `POST /api/environments/:environment/{approve,reject,cancel}`,
  * `GET /api/dora?since=30d` (the four DORA figures; `since` a duration back from now or an ISO-8601 time),
  * `POST /webhooks/github`. Errors are JSON `{ error }` with a 4xx status saying what is wrong.
  * @example createApp({ client, settings: readServerSettings(), git: createGitFetcher({ repo }) }).listen(3000)
@@ -122,12 +132,11 @@ export function createApp(deps: ServerDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
-  let cached: { at: number; value: Promise<{ details: EnvironmentDetail[]; warnings: string[] }> } | undefined;
+  // States read before are kept while a workflow's search attributes stay the same: a read of 2,000 idle environments queries none.
+  const states = createStateCache();
   /** Every environment's status; git main gives the desired versions when the repo can be read. */
-  function readStatus(fresh = false): Promise<{ details: EnvironmentDetail[]; warnings: string[] }> {
-    const now = Date.now();
-    if (!fresh && cached && now - cached.at < (deps.statusCacheMs ?? 1_000)) return cached.value;
-    const value = (async () => {
+  function loadStatus(): Promise<{ details: EnvironmentDetail[]; warnings: string[] }> {
+    return (async () => {
       const warnings: string[] = [];
       let git: GitReader | undefined;
       if (deps.git) {
@@ -139,20 +148,25 @@ export function createApp(deps: ServerDeps): express.Express {
       }
       let details: EnvironmentDetail[];
       try {
-        details = await collectDetails({ client, settings: settings.temporal, git });
+        details = await collectDetails({ client, settings: settings.temporal, git, states });
       } catch (error) {
         if (!(error instanceof GitReadError) || !git) throw error;
         warnings.push(`desired versions are what the workflows last received: ${error.message}`);
-        details = await collectDetails({ client, settings: settings.temporal });
+        details = await collectDetails({ client, settings: settings.temporal, states });
       }
       const note = unansweredNote(details);
       if (note) warnings.push(note);
       return { details, warnings: warnings.map(redactUrls) };
     })();
-    cached = { at: now, value };
-    value.catch(() => (cached = undefined));
-    return value;
   }
+  const status = createStatusStore({
+    load: loadStatus,
+    maxAgeMs: deps.statusCacheMs ?? 1_000,
+    onError: (error) => log.warn({ error: redactUrls((error as Error).message) }, 'status read failed'),
+  });
+  const readStatus = () => status.read();
+  if (deps.warmStatus) readStatus().catch((error: unknown) => log.warn({ error: redactUrls((error as Error).message) }, 'first status read failed'));
+  const pages = dashboardRoutes({ client, settings, readStatus, runs: createRunFactsCache(), signedIn: (req) => personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined });
 
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
@@ -176,43 +190,7 @@ export function createApp(deps: ServerDeps): express.Express {
     res.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(details, processMetrics));
   });
 
-  app.get('/', async (req, res) => {
-    const nonce = randomBytes(16).toString('base64');
-    let rows: EnvironmentStatus[] = [];
-    let total = 0;
-    let filter: StatusFilter = {};
-    const warnings: string[] = [];
-    try {
-      filter = filterParam(req);
-    } catch (error) {
-      warnings.push(`${(error as Error).message}; showing every environment`);
-    }
-    try {
-      const status = await readStatus();
-      const all = status.details.map(summaryOf);
-      rows = filterRows(all, filter);
-      total = all.length;
-      warnings.push(...status.warnings);
-    } catch (error) {
-      warnings.push(redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`));
-    }
-    res
-      .set(
-        'Content-Security-Policy',
-        `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; connect-src 'self'; img-src 'self' data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'`,
-      )
-      .type('html')
-      .send(renderDashboard({ rows, total, filter, now: Date.now(), namespace: settings.temporal.namespace, uiUrl: settings.temporal.uiUrl, refreshSeconds: settings.refreshSeconds, warnings, nonce }));
-  });
-
-  app.get('/partials/environments', async (req, res) => {
-    const filter = filterParam(req);
-    const { details, warnings } = await readStatus();
-    const rows = filterRows(details.map(summaryOf), filter);
-    // Approve and reject show only to a valid token's holder; the API checks the token again on every decision.
-    const signedIn = personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined;
-    res.json({ html: renderCards(rows, Date.now(), signedIn, Object.keys(filter).length > 0).text, warnings });
-  });
+  app.use(pages.router);
 
   const api = express.Router();
   api.use(express.json({ limit: '64kb' }));
@@ -247,6 +225,8 @@ export function createApp(deps: ServerDeps): express.Express {
     res.json({ ...detail, warnings });
   });
 
+  api.get('/environments/:environment/deployments', pages.deployments);
+
   api.post('/environments/:environment/:decision', async (req, res) => {
     const environment = environmentParam(req);
     const decision = String(req.params.decision);
@@ -263,7 +243,7 @@ export function createApp(deps: ServerDeps): express.Express {
           ? await cancel(client, environment, { by, reason: parseBody(cancelBody, req.body).comment })
           : await (decision === 'approve' ? approve : reject)(client, environment, { by, ...parseBody(decisionBody, req.body) });
       log.info({ environment, decision, by }, 'decision taken');
-      cached = undefined;
+      status.invalidate();
       res.json({ ...result, by });
     } catch (error) {
       if (!(error instanceof DecisionRefusedError)) throw error;
@@ -346,7 +326,7 @@ export function createApp(deps: ServerDeps): express.Express {
           });
           const failed = report.environments.filter((e) => e.status === 'error');
           log.info({ delivery, before: push.before, after: push.after, environments: report.environments.map((e) => `${e.environment}:${e.status}`) }, 'push handled');
-          cached = undefined;
+          status.invalidate();
           const answer = { status: failed.length ? 'partly failed' : 'started', delivery, report: { ...report, environments: report.environments.map((e) => ({ ...e, url: link(e.workflowId) })) } };
           if (failed.length) {
             // Let GitHub's redelivery try again: the environments already taken answer "duplicate".

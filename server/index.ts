@@ -33,7 +33,7 @@ export async function runServer(settings: ServerSettings, options: RunServerOpti
   const temporal = await connectClient(settings.temporal);
   try {
     const git = settings.repo ? createGitFetcher({ repo: settings.repo, cacheDir: settings.repoCache }) : undefined;
-    const app = createApp({ client: temporal.client, settings, git, log });
+    const app = createApp({ client: temporal.client, settings, git, log, warmStatus: true });
     const server = createServer(app);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

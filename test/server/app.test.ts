@@ -132,7 +132,17 @@ describe('API server routes', () => {
       expect(anonymous.body.html).not.toContain('<button');
       expect((await partial('?phase=WaitingForApproval', ALICE)).body.html).toContain('data-action="approve" data-environment="prod" data-version="1.4.1">Approve 1.4.1</button>');
       expect((await partial('?phase=WaitingForApproval', 'not-a-token-at-all')).body.html).not.toContain('<button');
-      expect((await partial('?q=zzz')).body.html).toBe('<p class="empty">No environment matches the filter.</p>');
+      const none = (await partial('?q=zzz')).body.html;
+      expect(none).toContain('<p id="filter">Showing 0 of 3 environments: name contains &quot;zzz&quot;. <a href="/">Show all</a></p>');
+      expect(none).toContain('<p class="empty">No environment matches the filter.</p>');
+      // The counts stay those of every environment, each a link that keeps the search.
+      expect(none).toContain('<a class="chip sync-Missing" href="/?syncStatus=Missing&amp;q=zzz" data-sync-status="Missing">Missing <b>1</b></a>');
+      expect((await partial('?view=list&sort=syncStatus&order=desc')).body.html.match(/<tr class="[^"]+" data-environment="(\w+)"/g)).toEqual([
+        '<tr class="sync-Missing" data-environment="featureX"',
+        '<tr class="sync-OutOfSync" data-environment="prod"',
+        '<tr class="sync-Synced" data-environment="development"',
+      ]);
+      expect(await partial('?sort=age')).toMatchObject({ status: 400, body: { error: 'invalid order: sort: one of name, syncStatus, phase, lastDeployment' } });
       expect(await partial('?phase=Sleeping')).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^invalid filter: phase: /) } });
     });
   });

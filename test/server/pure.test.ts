@@ -1,6 +1,21 @@
 import { renderMetrics } from '../../server/metrics';
-import { relativeTime, statusRow, type EnvironmentDetail, type EnvironmentStatus } from '../../common/status';
-import { escapeHtml, html, renderCard, renderCards, renderDashboard } from '../../server/render';
+import { countRows, relativeTime, statusRow, type EnvironmentDetail, type EnvironmentStatus } from '../../common/status';
+import type { TimelineEntry } from '../../common/timeline';
+import {
+  dashboardHref,
+  dashboardPage,
+  DEFAULT_QUERY,
+  escapeHtml,
+  html,
+  renderApproval,
+  renderCard,
+  renderCards,
+  renderCounts,
+  renderDashboard,
+  renderList,
+  type DashboardQuery,
+} from '../../server/render';
+import { renderEnvironmentView, renderTimelineEntry } from '../../server/render-environment';
 import { readServerSettings } from '../../server/settings';
 import { DeliveryLog, signBody, verifySignature } from '../../server/webhook';
 import { idleState, record, waitingState } from './fakes';
@@ -132,21 +147,29 @@ describe('dashboard HTML', () => {
     expect(renderCard({ ...waiting, url: 'javascript:alert(1)' }, NOW, false).text).not.toContain('javascript:');
   });
 
-  it('draws the first cards on the server and fetches the next ones drawn there, under a CSP nonce', () => {
-    const page = renderDashboard({ rows: [waiting], now: NOW, namespace: 'ns<1>', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: ['repo <unreachable>'], nonce: 'n0nce' });
+  const shell = { now: NOW, namespace: 'default', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: [], nonce: 'n' };
+
+  it('draws the first view on the server and fetches the next ones drawn there, under a CSP nonce', () => {
+    const page = renderDashboard({ ...shell, page: dashboardPage([waiting], DEFAULT_QUERY), query: DEFAULT_QUERY, namespace: 'ns<1>', warnings: ['repo <unreachable>'], nonce: 'n0nce' });
     expect(page).toContain('<script nonce="n0nce">');
-    expect(page).toContain("fetch('/partials/environments' + location.search");
+    expect(page).toContain('<main data-partial="/partials/environments">');
+    expect(page).toContain('fetch(PARTIAL + location.search');
     expect(page).toContain('const REFRESH_MS = 3000;');
     expect(page).toContain('namespace ns&lt;1&gt;');
     expect(page).toContain('repo &lt;unreachable&gt;');
     expect(page).toContain(`<div id="grid">${renderCard(waiting, NOW, false).text}</div>`);
-    expect(page).not.toContain('id="filter"');
+    expect(page).toContain('<p id="filter" class="all">1 environment</p>');
+    expect(page).toContain('<input id="q" name="q" type="search" value=""');
   });
 
   it('says what a filter shows and how to see every environment', () => {
-    const page = renderDashboard({ rows: [], total: 3, filter: { syncStatus: ['Drifted', 'Missing'], q: '<b>' }, now: NOW, namespace: 'default', uiUrl: 'http://ui.test', refreshSeconds: 3, warnings: [], nonce: 'n' });
+    const query: DashboardQuery = { ...DEFAULT_QUERY, filter: { syncStatus: ['Drifted', 'Missing'], q: '<b>' } };
+    const page = renderDashboard({ ...shell, page: { rows: [], matched: 0, total: 3, counts: countRows([]), page: 1, pages: 1 }, query });
     expect(page).toContain('<p id="filter">Showing 0 of 3 environments: sync status Drifted or Missing, name contains &quot;&lt;b&gt;&quot;. <a href="/">Show all</a></p>');
     expect(page).toContain('<p class="empty">No environment matches the filter.</p>');
+    // The search form keeps the other parameters, so that searching without the script filters alike.
+    expect(page).toContain('value="&lt;b&gt;" placeholder="Search environments by name"');
+    expect(page).toContain('<input type="hidden" name="syncStatus" value="Drifted,Missing">');
     expect(renderCards([], NOW, false).text).toBe('<p class="empty">No environments yet: push an environment folder to main.</p>');
   });
 
@@ -154,5 +177,123 @@ describe('dashboard HTML', () => {
     expect(relativeTime('2024-05-01T12:14:30.000Z', NOW)).toBe('30s ago');
     expect(relativeTime('2024-05-01T14:15:00.000Z', NOW)).toBe('in 2h');
     expect(relativeTime(undefined, NOW)).toBe('');
+  });
+});
+
+describe('dashboard at scale: counts, list, order and pages', () => {
+  const rows: EnvironmentStatus[] = Array.from({ length: 250 }, (_, i) => ({
+    environment: `env-${String(i).padStart(3, '0')}`,
+    desiredSource: 'none' as const,
+    syncStatus: i % 5 === 0 ? ('Drifted' as const) : ('Synced' as const),
+    phase: i % 2 ? ('Idle' as const) : ('RunningPipeline' as const),
+    lastResult: 'Succeeded',
+    lastResultAt: new Date(NOW - i * 60_000).toISOString(),
+    workflowId: `cfn-gitops/env-${i}`,
+    url: '',
+    source: 'query' as const,
+  }));
+
+  it('pages what the filter keeps, sorted, and counts every environment', () => {
+    const first = dashboardPage(rows, DEFAULT_QUERY);
+    expect([first.rows.length, first.matched, first.total, first.page, first.pages]).toEqual([100, 250, 250, 1, 3]);
+    expect(first.counts.syncStatus).toMatchObject({ Drifted: 50, Synced: 200 });
+    expect(first.counts.phase).toEqual({ Idle: 125, RunningPipeline: 125 });
+    const last = dashboardPage(rows, { ...DEFAULT_QUERY, page: 9 });
+    expect([last.page, last.rows.length, last.rows[0]!.environment]).toEqual([3, 50, 'env-200']);
+    const drifted = dashboardPage(rows, { ...DEFAULT_QUERY, filter: { syncStatus: ['Drifted'] }, order: { sort: 'lastDeployment', order: 'asc' } });
+    expect([drifted.matched, drifted.pages, drifted.rows[0]!.environment, drifted.counts.syncStatus.Synced]).toEqual([50, 1, 'env-245', 200]);
+  });
+
+  it('writes addresses without the defaults, and goes back to the first page on any change but the page', () => {
+    expect(dashboardHref(DEFAULT_QUERY, {})).toBe('/');
+    const query: DashboardQuery = { filter: { syncStatus: ['Drifted'], q: 'env 1' }, order: { sort: 'phase', order: 'desc' }, view: 'list', page: 3 };
+    expect(dashboardHref(query, { page: 4 })).toBe('/?syncStatus=Drifted&q=env+1&sort=phase&order=desc&view=list&page=4');
+    expect(dashboardHref(query, { view: 'cards' })).toBe('/?syncStatus=Drifted&q=env+1&sort=phase&order=desc');
+  });
+
+  it('counts link to their filter, and the chosen one links back to all', () => {
+    const counts = renderCounts(countRows(rows), DEFAULT_QUERY).text;
+    expect(counts).toContain('<a class="chip sync-Drifted" href="/?syncStatus=Drifted" data-sync-status="Drifted">Drifted <b>50</b></a>');
+    expect(counts).toContain('<a class="chip sync-Missing zero" href="/?syncStatus=Missing" data-sync-status="Missing">Missing <b>0</b></a>');
+    expect(counts).toContain('<a class="chip" href="/?phase=RunningPipeline" data-phase="RunningPipeline">RunningPipeline <b>125</b></a>');
+    expect(counts).not.toContain('data-phase="Failed"');
+    const chosen = renderCounts(countRows(rows), { ...DEFAULT_QUERY, filter: { syncStatus: ['Drifted'], q: 'env' } }).text;
+    expect(chosen).toContain('<a class="chip sync-Drifted active" href="/?q=env" data-sync-status="Drifted" aria-current="true">Drifted <b>50</b></a>');
+    expect(chosen).toContain('href="/?syncStatus=Synced&amp;q=env"');
+  });
+
+  it('lists rows under headers that sort, the current one the other way', () => {
+    const query: DashboardQuery = { ...DEFAULT_QUERY, view: 'list', order: { sort: 'lastDeployment', order: 'desc' } };
+    const list = renderList(rows.slice(0, 2), NOW, query).text;
+    expect(list).toContain('<th scope="col" aria-sort="descending"><a href="/?sort=lastDeployment&amp;order=asc&amp;view=list" data-sort="lastDeployment">Last deployment ▼</a></th>');
+    // By name ascending is the default order: its link leaves it out.
+    expect(list).toContain('<a href="/?view=list" data-sort="name">Environment</a>');
+    expect(list).toContain('<tr class="sync-Drifted" data-environment="env-000"><th scope="row"><a href="/environments/env-000">env-000</a></th>');
+    expect(list.match(/<tr class=/g)).toHaveLength(2);
+  });
+});
+
+describe('approval card and timeline HTML', () => {
+  const waiting: EnvironmentStatus = statusRow({ environment: 'prod', url: url('prod'), workflow: listed(waitingState('prod', '1.4.1', '1.4.2')) });
+
+  it('shows the approver the change set, who approved so far and who may not', () => {
+    const a = { ...waiting.pendingApproval!, message: 'prod: <1.4.2>', committer: 'Wes', pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline): Properties'] };
+    const card = renderApproval('prod', a, NOW, false).text;
+    expect(card).toContain(' <q>prod: &lt;1.4.2&gt;</q> by Dana &lt;Developer&gt;;');
+    expect(card).toContain('<p>Change set preview (pipeline stack):</p><ul class="changes" data-field="change-set"><li>Modify Pipeline (AWS::CodePipeline::Pipeline): Properties</li></ul>');
+    expect(card).toContain('<p data-field="approved-so-far">Approved so far: nobody yet. <small>Not by Dana &lt;Developer&gt; (author), Wes (committer).</small></p>');
+    expect(renderApproval('prod', { ...a, pipelineChanges: [], approvals: [{ by: 'Avery', comment: 'ok' }] }, NOW, false).text).toContain(
+      'No change to the pipeline stack.</p></div><p data-field="approved-so-far">Approved so far: <span class="person">Avery</span> <q>ok</q>.',
+    );
+    expect(renderApproval('prod', { ...a, pipelineChanges: undefined }, NOW, false).text).not.toContain('Change set preview');
+  });
+
+  const entry: TimelineEntry = {
+    number: 2,
+    action: 'sync',
+    status: 'Succeeded',
+    result: 'Succeeded',
+    commit: { sha: 'abcdef1234567890abcdef1234567890abcdef12', message: 'prod: 1.4.2\n\nbody', author: 'Dana', committer: 'Wes' },
+    pushedBy: 'Pat',
+    reason: 'config changed',
+    desiredVersion: '1.4.2',
+    deployedVersion: '1.4.2',
+    changeSetPreview: ['Add Thing (AWS::X::Y)'],
+    approvedBy: 'Avery',
+    approvalComment: '<ship it>',
+    approvedAt: '2024-05-01T12:10:00.000Z',
+    pipelineExecutionId: 'exec-1',
+    message: 'prod: app 1.4.2 deployed by execution exec-1',
+    workflowId: 'cfn-gitops/prod/2-sync-abcdef123456',
+    url: 'http://ui.test/x',
+    requestedAt: '2024-05-01T12:00:00.000Z',
+    startedAt: '2024-05-01T12:00:02.000Z',
+    deployStartedAt: '2024-05-01T12:10:00.500Z',
+    endedAt: '2024-05-01T12:13:05.500Z',
+    durations: { queuedMs: 2000, approvalMs: 598_000, deployMs: 185_000, totalMs: 785_500 },
+  };
+
+  it('draws each deployment with its commit, version, change set, approver, execution, result and durations', () => {
+    const text = renderTimelineEntry(entry, NOW).text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+    expect(text).toBe(
+      '#2 sync app 1.4.2 Succeeded Temporal UI Commit abcdef1 prod: 1.4.2 by Dana (committed by Wes), pushed by Pat Reason config changed Desired version 1.4.2 ' +
+        'Change set Add Thing (AWS::X::Y) Approved by Avery : &lt;ship it&gt; 5m ago Pipeline execution exec-1 Result Succeeded : prod: app 1.4.2 deployed by execution exec-1 ' +
+        'Durations queued 2s · approval 9m 58s · deploy 3m 05s · total 13m 06s Requested 15m ago · ended 1m ago',
+    );
+    const failed = renderTimelineEntry({ ...entry, status: 'Failed', result: 'Failed', changeSetPreview: undefined, approvedBy: undefined, pipelineExecutionId: undefined, durations: { deployMs: 400 } }, NOW).text;
+    expect(failed).toContain('<li class="entry result-Failed" data-number="2"');
+    expect(failed).not.toContain('Change set');
+    expect(failed).not.toContain('Approved');
+    expect(failed).toContain('deploy 400ms');
+  });
+
+  it('shows the environment, what waits for approval, and a link to older deployments', () => {
+    const view = renderEnvironmentView({ environment: 'prod', row: waiting, timeline: { environment: 'prod', deployments: [entry], next: '2024-05-01T12:00:00.000Z' }, now: NOW, signedIn: true }).text;
+    expect(view).toContain('data-field="approval"');
+    expect(view).toContain('data-action="approve" data-environment="prod" data-version="1.4.2"');
+    expect(view).toContain('<ol class="timeline" aria-labelledby="timeline-title"><li class="entry result-Succeeded" data-number="2"');
+    expect(view).toContain('<a href="/environments/prod?before=2024-05-01T12%3A00%3A00.000Z" rel="next">Older deployments ›</a>');
+    const unknown = renderEnvironmentView({ environment: 'nowhere', timeline: { environment: 'nowhere', deployments: [] }, now: NOW, signedIn: false }).text;
+    expect(unknown).toContain('No environment nowhere: no workflow runs for it and main has no such folder.');
   });
 });
