@@ -117,6 +117,8 @@ export const environmentConfigSchema = z
       })
       .default({}),
     protected: z.boolean().optional(),
+    // Raises the orchestrator's count, never lowers it; more than one makes the environment protected.
+    requiredApprovals: z.coerce.number().int('a whole number of people').min(1, 'at least 1').max(10, 'at most 10').optional(),
     description: limited(maxChars(LIMITS.descriptionChars)).optional(),
   })
   .strict();

@@ -1,6 +1,7 @@
 import { formatCount, keyLine, LIMITS, parseEnvironmentConfig, parseRepoSettings, utf8Length } from './config';
 import { BOOTSTRAP_STACK_NAME } from './bootstrap';
 import { ConfigError } from './errors';
+import { matchesAny } from './patterns';
 import {
   COMMON_DIR,
   CONFIG_FILE,
@@ -380,7 +381,8 @@ function planSync(environment: string, reason: string, after: Snapshot, context:
         settings: repoSettings,
         config,
         templates: { pipeline: after.files[PIPELINE_TEMPLATE]!, environment: after.files[ENVIRONMENT_TEMPLATE]! },
-        repoProtected: repoSettings.protectedEnvironments.includes(environment) || config.protected === true,
+        // More than one approval asked for is protection asked for.
+        repoProtected: matchesAny(environment, repoSettings.protectedEnvironments) || config.protected === true || (config.requiredApprovals ?? 1) > 1,
       },
     };
   } catch (error) {
@@ -417,7 +419,7 @@ function planDelete(
       commit: afterCommit,
       reason,
       settings: repoSettings,
-      repoProtected: repoSettings.protectedEnvironments.includes(environment) || configProtected,
+      repoProtected: matchesAny(environment, repoSettings.protectedEnvironments) || configProtected,
     },
   };
 }

@@ -159,13 +159,14 @@ export function renderDriftReport(result: DriftSweepResult): string {
 export function renderPendingApprovals(pending: PendingApproval[]): string {
   if (pending.length === 0) return 'nothing waits for approval';
   return textTable(
-    ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'WAITING SINCE', 'EXPIRES', 'PIPELINE STACK'],
+    ['ENVIRONMENT', 'CURRENT', 'NEW', 'COMMIT', 'AUTHOR', 'APPROVED', 'WAITING SINCE', 'EXPIRES', 'PIPELINE STACK'],
     pending.map((p) => [
       p.environment,
       p.currentVersion ?? '-',
       p.newVersion ?? 'delete',
       shortSha(p.commit.sha),
       p.commit.author.name,
+      p.approvals ? `${p.approvals.length} of ${p.requiredApprovals}${p.approvals.length ? `: ${p.approvals.map((given) => given.by).join(', ')}` : ''}` : '-',
       p.requestedAt,
       p.expiresAt,
       p.pipelineChanges === undefined ? '-' : p.pipelineChanges.length ? p.pipelineChanges.join('; ') : 'no change',

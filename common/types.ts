@@ -104,6 +104,8 @@ export interface EnvironmentConfig {
   parameters: Record<string, string>;
   /** Extra protection: true asks for approval even where the orchestrator does not. */
   protected?: boolean;
+  /** Approvals from distinct people a change needs: raises the orchestrator's count, never lowers it. */
+  requiredApprovals?: number;
   /** Free-form description shown in status and the dashboard. */
   description?: string;
 }
@@ -247,6 +249,10 @@ export interface PendingApproval {
   expiresAt: string;
   /** The change set summary when the pipeline stack would change. */
   pipelineChanges?: string[];
+  /** Approvals from distinct people the change needs, when more than one. */
+  requiredApprovals?: number;
+  /** Where more than one approval is needed: the approvals given so far, oldest first. */
+  approvals?: { by: string; comment?: string; at: string }[];
 }
 
 /** The drift sweep's finding for one environment. */

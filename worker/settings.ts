@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../common/duration';
-import type { PolicySettings } from '../common/policy';
+import { parseApprovalRules, type PolicySettings } from '../common/policy';
 import { explainZodError, readTemporalSettings, type TemporalSettings } from '../common/temporal-settings';
 
 const list = z.string().transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
@@ -71,6 +71,14 @@ const workerSchema = z.object({
   CFN_GITOPS_APPROVAL_WINDOW: duration.default(7 * 86_400_000),
   CFN_GITOPS_ALLOW_SELF_APPROVAL: flag.default(false),
   CFN_GITOPS_SELF_HEAL_ENVIRONMENTS: list.default([]),
+  CFN_GITOPS_REQUIRED_APPROVALS: z.string().transform((value, ctx) => {
+    try {
+      return parseApprovalRules(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }).default([]),
   // A 10-minute pipeline is seen within 2 minutes of its end for 15 AWS calls per deployment.
   CFN_GITOPS_POLL_MIN: duration.default(5_000),
   CFN_GITOPS_POLL_MAX: duration.default(120_000),
@@ -135,6 +143,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
       approvalWindowMs: w.CFN_GITOPS_APPROVAL_WINDOW,
       allowSelfApproval: w.CFN_GITOPS_ALLOW_SELF_APPROVAL,
       selfHealEnvironments: w.CFN_GITOPS_SELF_HEAL_ENVIRONMENTS,
+      requiredApprovals: w.CFN_GITOPS_REQUIRED_APPROVALS,
     },
     poll: { minMs: w.CFN_GITOPS_POLL_MIN, maxMs: w.CFN_GITOPS_POLL_MAX },
     driftIntervalMs: w.CFN_GITOPS_DRIFT_INTERVAL,

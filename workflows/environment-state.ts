@@ -238,6 +238,9 @@ export class EnvironmentController {
       expiresAt: new Date(now.getTime() + policy.approvalWindowMs).toISOString(),
       pipelineChanges,
     };
+    // The orchestrator's count, raised (never lowered) by the environment's config.
+    const required = Math.max(policy.requiredApprovals ?? 1, request.config?.requiredApprovals ?? 1);
+    if (required > 1) Object.assign(this.state.approval, { requiredApprovals: required, approvals: [] });
     this.setPhase(DeployPhase.WaitingForApproval);
     return this.state.approval;
   }
@@ -266,13 +269,28 @@ export class EnvironmentController {
       const did = { author: 'wrote', committer: 'committed', pusher: 'pushed' } as const;
       if (role) throw new Error(`${decision.by} ${did[role]} commit ${short(approval.commit.sha)} and may not approve it; ask someone else`);
     }
+    const earlier = approval.approvals?.find((given) => samePerson(given.by, decision.by));
+    if (kind === 'approve' && earlier) {
+      const missing = approval.requiredApprovals! - approval.approvals!.length;
+      throw new Error(`${earlier.by} has approved ${short(approval.commit.sha)} already; it needs ${missing} more approval${missing === 1 ? '' : 's'} from someone else`);
+    }
   }
 
-  decide(kind: 'approve' | 'reject', decision: ApprovalDecision): void {
+  /**
+   * Takes an approve or reject. Where several approvals are required, an approval is recorded
+   * and the gate opens with the last one needed; a rejection by anyone ends it.
+   */
+  decide(kind: 'approve' | 'reject', decision: ApprovalDecision, now?: Date): void {
+    const approval = this.state.approval;
+    if (kind === 'approve' && approval?.approvals) {
+      approval.approvals.push({ by: decision.by, comment: decision.comment, at: (now ?? new Date()).toISOString() });
+      if (approval.approvals.length < approval.requiredApprovals!) return;
+    }
     this.decision = { kind, by: decision.by, comment: decision.comment };
     if (kind === 'approve' && this.current) {
-      this.current.record.approvedBy = decision.by;
-      this.current.record.approvalComment = decision.comment;
+      const everyone = approval?.approvals;
+      this.current.record.approvedBy = everyone ? everyone.map((given) => given.by).join(', ') : decision.by;
+      this.current.record.approvalComment = everyone ? everyone.filter((given) => given.comment).map((given) => `${given.by}: ${given.comment}`).join('; ') || undefined : decision.comment;
     }
   }
 
@@ -356,17 +374,30 @@ export class EnvironmentController {
  * and emails are compared without case; "Name <email>" counts as both.
  */
 export function changeRoleOf(person: string, change: Pick<DesiredState, 'commit' | 'pushedBy'>): 'author' | 'committer' | 'pusher' | undefined {
-  const norm = (value: string | undefined) => (value ?? '').trim().toLowerCase();
-  const mine = new Set([norm(person)]);
-  const named = /^(.*)<([^>]+)>\s*$/.exec(person);
-  if (named) [named[1], named[2]].forEach((part) => mine.add(norm(part)));
-  mine.delete('');
-  const is = (...names: (string | undefined)[]) => names.some((name) => mine.has(norm(name)));
+  const mine = identitiesOf(person);
+  const is = (...names: (string | undefined)[]) => names.some((name) => mine.has(normalized(name)));
   const { author, committer } = change.commit;
   if (is(author.name, author.email)) return 'author';
   if (committer && is(committer.name, committer.email)) return 'committer';
   if (is(change.pushedBy)) return 'pusher';
   return undefined;
+}
+
+const normalized = (value: string | undefined) => (value ?? '').trim().toLowerCase();
+
+/** The names a person goes by in a message: the whole text, and for "Name <email>" the name and the email too. */
+function identitiesOf(person: string): Set<string> {
+  const mine = new Set([normalized(person)]);
+  const named = /^(.*)<([^>]+)>\s*$/.exec(person);
+  if (named) [named[1], named[2]].forEach((part) => mine.add(normalized(part)));
+  mine.delete('');
+  return mine;
+}
+
+/** Are two people named in messages the same one (by any name they go by)? */
+export function samePerson(a: string, b: string): boolean {
+  const theirs = identitiesOf(b);
+  return [...identitiesOf(a)].some((name) => theirs.has(name));
 }
 
 function short(sha: string): string {

@@ -126,8 +126,15 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
   });
 
   const decide = (kind: 'approve' | 'reject') => (decision: ApprovalDecision): DecisionResult => {
-    env.decide(kind, decision);
+    env.decide(kind, decision, new Date());
     log.info(`${kind}d`, { environment: env.environment, by: decision.by, comment: decision.comment });
+    const approval = env.getState().approval;
+    if (kind === 'approve' && env.decision === undefined && approval?.approvals) {
+      // One of several: the gate stays closed until the last one needed.
+      publish(env);
+      const missing = approval.requiredApprovals! - approval.approvals.length;
+      return { environment: env.environment, accepted: true, message: `approved by ${decision.by} (${approval.approvals.length} of ${approval.requiredApprovals}); ${missing} more needed from someone else` };
+    }
     return { environment: env.environment, accepted: true, message: `${kind === 'approve' ? 'approved' : 'rejected'} by ${decision.by}` };
   };
   const checkedSignal = (kind: 'approve' | 'reject') => (decision: ApprovalDecision) => {

@@ -11,6 +11,7 @@ export const TEST_NAMESPACES = {
   visibility: 'it-visibility',
   api: 'it-api',
   dashboard: 'it-dashboard',
+  dashboardScale: 'it-dashboard-scale',
   drift: 'it-drift',
   replay: 'it-replay',
   bench: 'it-bench',
@@ -22,6 +23,7 @@ export const TEST_NAMESPACES = {
   package: 'it-package',
   metrics: 'it-metrics',
   templates: 'it-templates',
+  approvers: 'it-approvers',
   dora: 'it-dora',
   wait: 'it-wait',
 } as const;

@@ -225,11 +225,15 @@ describe('status in a terminal', () => {
 
   it('renders what waits for approval, with the pipeline stack change set', () => {
     const approval = waitingState('prod', '1.4.1', '1.4.2').approval!;
-    expect(renderPendingApprovals([{ ...approval, pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline)'] }, { ...approval, environment: 'qa', newVersion: undefined, action: 'delete' }])).toBe(
+    const twoNeeded = { ...approval, environment: 'live', requiredApprovals: 2, approvals: [{ by: 'Ann', at: '2024-05-01T12:20:00.000Z' }] };
+    expect(
+      renderPendingApprovals([{ ...approval, pipelineChanges: ['Modify Pipeline (AWS::CodePipeline::Pipeline)'] }, { ...approval, environment: 'qa', newVersion: undefined, action: 'delete' }, twoNeeded]),
+    ).toBe(
       [
-        'ENVIRONMENT  CURRENT  NEW     COMMIT   AUTHOR            WAITING SINCE             EXPIRES                   PIPELINE STACK',
-        'prod         1.4.1    1.4.2   d1d1d1d  Dana <Developer>  2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  Modify Pipeline (AWS::CodePipeline::Pipeline)',
-        'qa           1.4.1    delete  d1d1d1d  Dana <Developer>  2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  -',
+        'ENVIRONMENT  CURRENT  NEW     COMMIT   AUTHOR            APPROVED     WAITING SINCE             EXPIRES                   PIPELINE STACK',
+        'prod         1.4.1    1.4.2   d1d1d1d  Dana <Developer>  -            2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  Modify Pipeline (AWS::CodePipeline::Pipeline)',
+        'qa           1.4.1    delete  d1d1d1d  Dana <Developer>  -            2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  -',
+        'live         1.4.1    1.4.2   d1d1d1d  Dana <Developer>  1 of 2: Ann  2024-05-01T12:10:00.000Z  2024-05-08T12:10:00.000Z  -',
       ].join('\n'),
     );
     expect(renderPendingApprovals([])).toBe('nothing waits for approval');
