@@ -54,6 +54,8 @@ export interface ApprovalSummary {
   pipelineChanges?: string[];
   /** Approvals given so far, in order; the deployment starts with the one it needs. */
   approvals: { by: string; comment?: string }[];
+  /** Approvals from distinct people the change needs, when more than one. */
+  requiredApprovals?: number;
 }
 
 /** One environment's row in `cfn-gitops status`, `GET /api/environments` and the dashboard. */
@@ -173,7 +175,12 @@ export function statusRow(input: { environment: string; url: string; workflow?: 
       requestedAt: a.requestedAt,
       expiresAt: a.expiresAt,
       ...(a.pipelineChanges ? { pipelineChanges: a.pipelineChanges } : {}),
-      approvals: approvedBy ? [{ by: approvedBy, ...(state.current?.approvalComment ? { comment: state.current.approvalComment } : {}) }] : [],
+      approvals: a.approvals
+        ? a.approvals.map(({ by, comment }) => ({ by, ...(comment ? { comment } : {}) }))
+        : approvedBy
+          ? [{ by: approvedBy, ...(state.current?.approvalComment ? { comment: state.current.approvalComment } : {}) }]
+          : [],
+      ...(a.requiredApprovals ? { requiredApprovals: a.requiredApprovals } : {}),
     };
   }
   return row;

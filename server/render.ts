@@ -110,7 +110,7 @@ export function renderApproval(environment: string, a: ApprovalSummary, now: num
   return html`<section class="approval" aria-label="Pending approval" data-field="approval">\
 <p><strong>Waiting for approval:</strong> app ${approvalChange(a)}, commit <code>${a.commit.slice(0, 7)}</code>${a.message && html` <q>${a.message}</q>`} by ${a.author}; expires${when(a.expiresAt, now)}</p>\
 ${a.pipelineChanges !== undefined && html`<div class="preview"><p>Change set preview (pipeline stack):</p>${changeSetList(a.pipelineChanges)}</div>`}\
-<p data-field="approved-so-far">Approved so far: ${approvals}. <small>Not by ${people}.</small></p>\
+<p data-field="approved-so-far">Approved so far${a.requiredApprovals && html` (${a.approvals.length} of ${a.requiredApprovals} needed, from distinct people)`}: ${approvals}. <small>Not by ${people}.</small></p>\
 ${decisionButtons(environment, a, signedIn)}</section>`;
 }
 
@@ -358,10 +358,12 @@ button.approve{background:var(--ok);color:#fff;border-color:var(--ok)}button.rej
  * The page's script: token sign-in (localStorage), decisions, a refresh every few seconds of the
  * view drawn on the server for the page's own address, and the search that filters as one types.
  */
-function pageScript(refreshMs: number): string {
+function pageScript(refreshMs: number, stale: boolean): string {
   return `
 'use strict';
 const REFRESH_MS = ${Number(refreshMs)};
+/** Drawn from a status read a while ago (a new one runs behind it): refresh soon, not in REFRESH_MS. */
+const STALE = ${stale ? 'true' : 'false'};
 const KEY = 'cfn-gitops-token';
 let signedInAs = null;
 const $ = (id) => document.getElementById(id);
@@ -403,8 +405,9 @@ async function refresh() {
     // An answer to an older address (the search moved on) is not drawn.
     if (mine !== asked) return;
     if (body.html !== drawn) { $('view').innerHTML = body.html; drawn = body.html; }
-    $('updated').textContent = 'Updated ' + new Date().toLocaleTimeString();
-    $('updated').dateTime = new Date().toISOString();
+    const at = body.updatedAt ? new Date(body.updatedAt) : new Date();
+    $('updated').textContent = 'Updated ' + at.toLocaleTimeString();
+    $('updated').dateTime = at.toISOString();
     notice((body.warnings || []).join(' '), false, false);
   } catch (err) { notice('Refresh failed: ' + err.message, true); }
 }
@@ -456,7 +459,7 @@ if (search) {
     }, 200);
   });
 }
-whoAmI().then(() => { if (signedInAs) refresh(); });
+whoAmI().then(() => { if (signedInAs) refresh(); else if (STALE) setTimeout(refresh, 1000); });
 setInterval(refresh, REFRESH_MS);
 `;
 }
@@ -465,6 +468,10 @@ setInterval(refresh, REFRESH_MS);
 export interface PageShell {
   title: string;
   now: number;
+  /** When the status shown was read (default: now). */
+  updatedAt?: number;
+  /** The status shown was read a while ago: the page refreshes soon. */
+  stale?: boolean;
   /** Namespace and UI address, shown in the header. */
   namespace: string;
   uiUrl: string;
@@ -504,9 +511,9 @@ ${ui}
 <p id="notice" role="status"${shell.warnings.length > 0 && html` class="error"`}>${shell.warnings.join(' ')}</p>
 ${parts.before}
 <div id="view">${parts.view}</div>
-<p><small><time id="updated" datetime="${new Date(shell.now).toISOString()}">Updated ${new Date(shell.now).toISOString()}</time> · refreshes every ${shell.refreshSeconds}s</small></p>
+<p><small><time id="updated" datetime="${new Date(shell.updatedAt ?? shell.now).toISOString()}">Updated ${new Date(shell.updatedAt ?? shell.now).toISOString()}</time> · refreshes every ${shell.refreshSeconds}s</small></p>
 </main>
-<script nonce="${shell.nonce}">${new Html(pageScript(shell.refreshSeconds * 1000))}</script>
+<script nonce="${shell.nonce}">${new Html(pageScript(shell.refreshSeconds * 1000, shell.stale ?? false))}</script>
 </body>
 </html>
 `.text;

@@ -248,6 +248,16 @@ describe('approval card and timeline HTML', () => {
     expect(renderApproval('prod', { ...a, pipelineChanges: undefined }, NOW, false).text).not.toContain('Change set preview');
   });
 
+  it('where several approvals are needed, the row and the card say how many and who gave them', () => {
+    const state = waitingState('prod', '1.4.1', '1.4.2');
+    state.approval = { ...state.approval!, requiredApprovals: 2, approvals: [{ by: 'Avery', comment: 'ok', at: '2024-05-01T12:20:00.000Z' }] };
+    const row = statusRow({ environment: 'prod', url: url('prod'), workflow: listed(state) });
+    expect(row.pendingApproval).toMatchObject({ requiredApprovals: 2, approvals: [{ by: 'Avery', comment: 'ok' }] });
+    expect(renderApproval('prod', row.pendingApproval!, NOW, false).text).toContain(
+      '<p data-field="approved-so-far">Approved so far (1 of 2 needed, from distinct people): <span class="person">Avery</span> <q>ok</q>.',
+    );
+  });
+
   const entry: TimelineEntry = {
     number: 2,
     action: 'sync',
