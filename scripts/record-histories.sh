@@ -17,6 +17,7 @@ CFN_GITOPS_RECORD_HISTORIES=1 npx jest --ci \
   test/integration/chaos.test.ts \
   test/integration/server-restart.test.ts \
   test/integration/trust.test.ts \
-  test/integration/wait.test.ts
+  test/integration/wait.test.ts \
+  test/integration/templates.test.ts
 npx jest --ci test/replay
 echo "histories written to test/histories/; review and commit them"
