@@ -162,11 +162,13 @@ export function createApp(deps: ServerDeps): express.Express {
   const status = createStatusStore({
     load: loadStatus,
     maxAgeMs: deps.statusCacheMs ?? 1_000,
+    // The API and the metrics answer from a snapshot at most this old (reading again behind it); pages take any, show its time and refresh themselves.
+    staleLimitMs: Math.max(5_000, settings.refreshSeconds * 2_000),
     onError: (error) => log.warn({ error: redactUrls((error as Error).message) }, 'status read failed'),
   });
-  const readStatus = () => status.read();
+  const readStatus = (options?: { staleLimitMs?: number }) => status.read(options);
   if (deps.warmStatus) readStatus().catch((error: unknown) => log.warn({ error: redactUrls((error as Error).message) }, 'first status read failed'));
-  const pages = dashboardRoutes({ client, settings, readStatus, runs: createRunFactsCache(), signedIn: (req) => personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined });
+  const pages = dashboardRoutes({ client, settings, readStatus, maxAgeMs: deps.statusCacheMs ?? 1_000, runs: createRunFactsCache(), signedIn: (req) => personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined });
 
   app.use((_req, res, next) => {
     res.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });

@@ -25,8 +25,10 @@ import type { StatusSnapshot } from './status-store';
 export interface DashboardDeps {
   client: Client;
   settings: ServerSettings;
-  /** The server's status snapshot. */
-  readStatus: () => Promise<StatusSnapshot>;
+  /** The server's status snapshot; pages take one of any age (they refresh themselves). */
+  readStatus: (options?: { staleLimitMs?: number }) => Promise<StatusSnapshot>;
+  /** How old a snapshot may be before a page asks for its first refresh at once. */
+  maxAgeMs?: number;
   /** Does the request carry a valid API token (approve and reject then show)? */
   signedIn: (req: Request) => boolean;
   /** Closed runs' timeline facts, kept between requests. */
@@ -117,7 +119,8 @@ export function dashboardRoutes(deps: DashboardDeps): { router: express.Router; 
   /** Every row, and the warnings of the read; a Temporal that cannot be read is a warning on the page. */
   const listedRows = async (): Promise<{ rows: EnvironmentStatus[]; warnings: string[]; at: number }> => {
     try {
-      const status = await deps.readStatus();
+      // A page never waits for a snapshot it has: it shows when it was read and refreshes itself.
+      const status = await deps.readStatus({ staleLimitMs: Number.POSITIVE_INFINITY });
       return { rows: status.details.map(summaryOf), warnings: status.warnings, at: status.at };
     } catch (error) {
       return { rows: [], warnings: [redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`)], at: Date.now() };
@@ -127,21 +130,35 @@ export function dashboardRoutes(deps: DashboardDeps): { router: express.Router; 
   router.get('/', async (req, res) => {
     const nonce = randomBytes(16).toString('base64');
     const { query, problems } = parseDashboardQuery(req.query as Record<string, unknown>);
-    const { rows, warnings } = await listedRows();
+    const { rows, warnings, at } = await listedRows();
     const notes = [...problems.map((p) => `${p}; ignored`), ...warnings];
+    const now = Date.now();
     res
       .set('Content-Security-Policy', contentSecurityPolicy(nonce))
       .type('html')
-      .send(renderDashboard({ page: dashboardPage(rows, query), query, now: Date.now(), namespace: settings.temporal.namespace, uiUrl: settings.temporal.uiUrl, refreshSeconds: settings.refreshSeconds, warnings: notes, nonce }));
+      .send(
+        renderDashboard({
+          page: dashboardPage(rows, query),
+          query,
+          now,
+          updatedAt: at,
+          stale: now - at > (deps.maxAgeMs ?? 1_000),
+          namespace: settings.temporal.namespace,
+          uiUrl: settings.temporal.uiUrl,
+          refreshSeconds: settings.refreshSeconds,
+          warnings: notes,
+          nonce,
+        }),
+      );
   });
 
   router.get('/partials/environments', async (req, res) => {
     const { query, problems } = parseDashboardQuery(req.query as Record<string, unknown>);
     if (problems.length) throw refused(400, problems.join('; '));
-    const status = await deps.readStatus();
+    const status = await deps.readStatus({ staleLimitMs: Number.POSITIVE_INFINITY });
     const page = dashboardPage(status.details.map(summaryOf), query);
     // Approve and reject show only to a valid token's holder; the API checks the token again on every decision.
-    res.json({ html: renderView(page, query, { now: Date.now(), signedIn: deps.signedIn(req) }).text, warnings: status.warnings });
+    res.json({ html: renderView(page, query, { now: Date.now(), signedIn: deps.signedIn(req) }).text, warnings: status.warnings, updatedAt: new Date(status.at).toISOString() });
   });
 
   /** The environment's timeline page and its row, fresh. */
@@ -150,7 +167,7 @@ export function dashboardRoutes(deps: DashboardDeps): { router: express.Router; 
     const { before, limit } = parseTimelineQuery(req.query as Record<string, unknown>);
     const [listed, timeline] = await Promise.all([listedRows(), readTimeline({ client: deps.client, settings: settings.temporal, environment, before, limit, runs: deps.runs })]);
     const row = freshRow(settings, environment, listed.rows.find((r) => r.environment === environment), timeline.state);
-    return { environment, before, row, timeline, warnings: [...listed.warnings, ...timeline.warnings] };
+    return { environment, before, row, timeline, warnings: [...listed.warnings, ...timeline.warnings], updatedAt: Date.now() };
   };
 
   router.get('/environments/:environment', async (req, res) => {
@@ -175,7 +192,7 @@ export function dashboardRoutes(deps: DashboardDeps): { router: express.Router; 
 
   router.get('/partials/environments/:environment', async (req, res) => {
     const model = await environmentModel(req);
-    res.json({ html: renderEnvironmentView({ ...model, now: Date.now(), signedIn: deps.signedIn(req) }).text, warnings: model.warnings });
+    res.json({ html: renderEnvironmentView({ ...model, now: Date.now(), signedIn: deps.signedIn(req) }).text, warnings: model.warnings, updatedAt: new Date(model.updatedAt).toISOString() });
   });
 
   const deployments = async (req: Request, res: Response) => {

@@ -11,13 +11,14 @@ export interface StatusSnapshot {
 /** The server's shared status: every page, partial, API list and scrape reads it. */
 export interface StatusStore {
   /**
-   * The newest snapshot. One younger than the store's age limit is answered as it is; an older
-   * one is answered at once while a new read runs behind it (the next request gets that), so a
-   * page never waits for Temporal once the store holds a snapshot. A request waits only when
-   * there is none yet, or after {@link invalidate}.
+   * The newest snapshot. One younger than `maxAgeMs` is answered as it is; one younger than
+   * `staleLimitMs` is answered at once while a new read runs behind it (the next request gets
+   * that), so a dashboard in use never waits for Temporal. A request waits when there is no
+   * snapshot, when it is older than that (nobody was looking), or after {@link invalidate}.
+   * Pages pass `staleLimitMs: Infinity`: they render at once and refresh themselves.
    * @throws what the read threw, when there is no snapshot to answer with.
    */
-  read(): Promise<StatusSnapshot>;
+  read(options?: { staleLimitMs?: number }): Promise<StatusSnapshot>;
   /** Something changed (a decision, a push): the next read waits for a snapshot begun after now. */
   invalidate(): void;
 }
@@ -28,6 +29,8 @@ export interface StatusStoreOptions {
   load: () => Promise<{ details: EnvironmentDetail[]; warnings: string[] }>;
   /** How old a snapshot may be and still be answered without a new read behind it; 0: every request waits for its own. */
   maxAgeMs: number;
+  /** How old a snapshot may be and still be answered while a new read runs behind it (default: 5 s, at least `maxAgeMs`). */
+  staleLimitMs?: number;
   /** Told when a read behind a snapshot fails (the snapshot is kept and says so). */
   onError?: (error: unknown) => void;
   now?: () => number;
@@ -69,11 +72,12 @@ export function createStatusStore(options: StatusStoreOptions): StatusStore {
   };
 
   return {
-    async read() {
+    async read(asked = {}) {
       if (options.maxAgeMs === 0) return load();
       const t = now();
       if (snapshot && snapshot.generation === generation && snapshot.at >= t - options.maxAgeMs) return snapshot;
-      if (!snapshot || snapshot.generation !== generation) {
+      const staleLimit = Math.max(asked.staleLimitMs ?? options.staleLimitMs ?? 5_000, options.maxAgeMs);
+      if (!snapshot || snapshot.generation !== generation || snapshot.at < t - staleLimit) {
         // Nothing to answer with, or what there is predates a change someone just made: wait.
         if (loading && loading.generation === generation) return loading.promise;
         return load();

@@ -66,15 +66,18 @@ describe('dashboard', () => {
   it('shows every environment, and prod waiting for approval', async () => {
     await page.goto(server.url);
     expect(await page.title()).toBe('cfn-gitops: environments');
+    // The server may answer from the status it read as it started, before the push: the page refreshes itself.
+    await page.locator('article.card').nth(2).waitFor();
     expect(await page.locator('article.card h2').allInnerTexts()).toEqual(['development', 'featureX', 'prod']);
     // The page refreshes itself until the deployments are done.
     await until(async () => [await field('development', 'sync'), await field('featureX', 'sync'), await field('prod', 'phase')], (v) => v.join() === 'In sync,In sync,WaitingForApproval', 'development and featureX in sync, prod waiting', 60_000);
     expect(await card('development')).toMatch(/^development In sync Deployed 1\.4\.2 Desired 1\.4\.2 Phase Idle Last result Succeeded \d+s ago Checked \d+s ago Temporal UI$/);
     expect(await card('prod')).toMatch(
-      /^prod Out of sync Deployed - Desired 1\.4\.1 Phase WaitingForApproval Last result - Checked \d+s ago Waiting for approval: app none → 1\.4\.1, commit [0-9a-f]{7} by Dana Developer; expires in 6d Sign in with an API token to approve or reject\. Temporal UI$/,
+      /^prod Out of sync Deployed - Desired 1\.4\.1 Phase WaitingForApproval Last result - Checked \d+s ago Waiting for approval: app none → 1\.4\.1, commit [0-9a-f]{7} Initial commit: the example GitOps repo by Dana Developer; expires in 6d Change set preview \(pipeline stack\): Add cfn-gitops-prod-pipeline: a new pipeline stack, whose pipeline then runs once by itself Approved so far: nobody yet\. Not by Dana Developer \(author\)\. Sign in with an API token to approve or reject\. Temporal UI$/,
     );
     expect(await page.locator('button[data-action]').count()).toBe(0);
-    expect(await page.locator('article[data-environment="prod"] a').getAttribute('href')).toBe(`http://ui.test/namespaces/${TEST_NAMESPACES.dashboard}/workflows/cfn-gitops%2Fprod`);
+    expect(await page.locator('article[data-environment="prod"] footer a').getAttribute('href')).toBe(`http://ui.test/namespaces/${TEST_NAMESPACES.dashboard}/workflows/cfn-gitops%2Fprod`);
+    expect(await page.locator('article[data-environment="prod"] h2 a').getAttribute('href')).toBe('/environments/prod');
   });
 
   it('refuses a wrong token, signs in with a good one and approves prod from the page', async () => {

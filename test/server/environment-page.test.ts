@@ -109,6 +109,41 @@ describe('environment page and GET /api/environments/:env/deployments', () => {
     expect(signedIn.html).toContain('data-action="approve" data-environment="staging" data-version="1.4.1">Approve 1.4.1</button>');
   });
 
+  it('reads earlier runs (continued as new) only as far back as the page reaches, and each closed one once', async () => {
+    const gated = JSON.parse(readFileSync(path.join(HISTORIES_DIR, 'races', 'cfn-gitops__gated.json'), 'utf8')) as object;
+    // A request queued now, the deployment of the newest run, and the earlier run's deployment.
+    const queued: EnvironmentState = { ...prod, pending: { number: 0, action: 'sync', commit: 'e'.repeat(40), appVersion: '2.1.0', requestedAt: '2026-12-02T00:00:00.000Z' } };
+    const twoRuns = fakeClient([queued], {
+      runs: {
+        'cfn-gitops/prod': [
+          { runId: 'run-2', open: true, startTime: new Date('2026-12-01T23:08:33.989Z'), history },
+          { runId: 'run-1', open: false, startTime: new Date('2026-11-27T08:36:58.000Z'), history: gated },
+        ],
+      },
+    });
+    const other = createServer(createApp({ client: twoRuns.client, settings, statusCacheMs: 0 }));
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const at = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    type Page = { deployments: { status: string; workflowId?: string }[]; next?: string };
+    const page = async (query: string) => (await (await fetch(`${at}/api/environments/prod/deployments${query}`)).json()) as Page;
+    try {
+      const first = await page('?limit=1');
+      expect(first.deployments.map((d) => d.status)).toEqual(['Queued']);
+      expect(twoRuns.calls.histories).toEqual(['cfn-gitops/prod@latest']);
+      // The second page holds the newest run's last deployment; whether a third exists, the earlier run says.
+      const second = await page(`?limit=1&before=${encodeURIComponent(first.next!)}`);
+      expect(second.deployments.map((d) => d.workflowId)).toEqual(['cfn-gitops/prod/1-sync-4c4994ba0676']);
+      expect(twoRuns.calls.histories).toEqual(['cfn-gitops/prod@latest', 'cfn-gitops/prod@latest', 'cfn-gitops/prod@run-1']);
+      const third = await page(`?limit=1&before=${encodeURIComponent(second.next!)}`);
+      expect(third.deployments.map((d) => d.workflowId)).toEqual(['cfn-gitops/gated/2-sync-ca1c71293c4a']);
+      expect(third.next).toBeUndefined();
+      // A closed run never changes: it was fetched once.
+      expect(twoRuns.calls.histories.filter((h) => h.endsWith('@run-1'))).toHaveLength(1);
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   it('answers 404 for an environment nobody knows, 400 for a bad name or page', async () => {
     const unknown = await fetch(`${url}/api/environments/nowhere/deployments`);
     expect(unknown.status).toBe(404);

@@ -74,6 +74,8 @@ export interface FakeCalls {
   storedTemplates: StoreTemplatesInput[];
   /** Workflows asked their `state` query, in order. */
   queries: string[];
+  /** Histories fetched: `<workflow id>@<run id, or latest>`. */
+  histories: string[];
 }
 
 /** One run of a workflow's history, as a recorded file holds it (`JSON.stringify(await handle.fetchHistory())`). */
@@ -94,7 +96,7 @@ export function fakeClient(
   states: EnvironmentState[],
   options: { refuse?: string; queryFails?: boolean; unreachable?: boolean; runs?: Record<string, FakeRun[]> } = {},
 ): { client: Client; calls: FakeCalls } {
-  const calls: FakeCalls = { updates: [], submitted: [], storedTemplates: [], queries: [] };
+  const calls: FakeCalls = { updates: [], submitted: [], storedTemplates: [], queries: [], histories: [] };
   const find = (id: string) => states.find((s) => `cfn-gitops/${s.environment}` === id);
   const client = {
     options: { loadedDataConverter: { payloadConverter: defaultPayloadConverter, failureConverter: defaultFailureConverter, payloadCodecs: [] } },
@@ -111,7 +113,7 @@ export function fakeClient(
           if (options.unreachable) throw new Error('14 UNAVAILABLE: connection refused');
           const runsOf = /^WorkflowId = "([^"]+)"/.exec(query ?? '')?.[1];
           if (runsOf !== undefined) {
-            for (const run of options.runs?.[runsOf] ?? []) yield { workflowId: runsOf, runId: run.runId, status: { name: run.open ? 'RUNNING' : 'COMPLETED' }, startTime: run.startTime };
+            for (const run of options.runs?.[runsOf] ?? []) yield { workflowId: runsOf, runId: run.runId, type: 'environmentWorkflow', status: { name: run.open ? 'RUNNING' : 'COMPLETED' }, startTime: run.startTime };
             return;
           }
           for (const s of states) {
@@ -126,6 +128,7 @@ export function fakeClient(
         })(),
       getHandle: (workflowId: string, runId?: string) => ({
         fetchHistory: async () => {
+          calls.histories.push(`${workflowId}@${runId ?? 'latest'}`);
           const run = (options.runs?.[workflowId] ?? []).find((r) => r.runId === runId) ?? options.runs?.[workflowId]?.[0];
           if (!run) throw Object.assign(new Error(`workflow ${workflowId} not found`), { name: 'WorkflowNotFoundError' });
           return temporal.api.history.v1.History.fromObject(run.history);

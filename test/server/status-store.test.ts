@@ -22,7 +22,7 @@ describe('status store', () => {
   it('waits for the first read, answers from the snapshot while it is young, and reads again behind an old one', async () => {
     let now = 1_000;
     const l = loads();
-    const store = createStatusStore({ load: l.load, maxAgeMs: 1_000, now: () => now });
+    const store = createStatusStore({ load: l.load, maxAgeMs: 1_000, staleLimitMs: 10_000, now: () => now });
     const first = store.read();
     const second = store.read();
     expect(l.started()).toBe(1);
@@ -42,6 +42,23 @@ describe('status store', () => {
     l.pending[1]!.resolve(0);
     await tick();
     expect((await store.read()).warnings).toEqual(['read 2']);
+  });
+
+  it('waits for a new read when the snapshot is older than the stale limit: nobody was looking', async () => {
+    let now = 1_000;
+    const l = loads();
+    const store = createStatusStore({ load: l.load, maxAgeMs: 1_000, staleLimitMs: 10_000, now: () => now });
+    const first = store.read();
+    l.pending[0]!.resolve(0);
+    await first;
+    now += 10_001;
+    let answered: string[] | undefined;
+    const later = store.read().then((s) => (answered = s.warnings));
+    await tick();
+    expect(answered).toBeUndefined();
+    l.pending[1]!.resolve(0);
+    await later;
+    expect(answered).toEqual(['read 2']);
   });
 
   it('after a change, waits for a read begun after it', async () => {
@@ -67,7 +84,7 @@ describe('status store', () => {
     let now = 1_000;
     const l = loads();
     const errors: unknown[] = [];
-    const store = createStatusStore({ load: l.load, maxAgeMs: 1_000, now: () => now, onError: (e) => errors.push(e) });
+    const store = createStatusStore({ load: l.load, maxAgeMs: 1_000, staleLimitMs: 10_000, now: () => now, onError: (e) => errors.push(e) });
     const first = store.read();
     l.pending[0]!.reject(new Error('14 UNAVAILABLE'));
     await expect(first).rejects.toThrow('14 UNAVAILABLE');
