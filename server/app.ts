@@ -19,7 +19,7 @@ import type { GitFetcher } from './git-fetcher';
 import { createProcessMetrics, renderMetrics } from './metrics';
 import { dashboardRoutes } from './dashboard';
 import type { ServerSettings } from './settings';
-import { createStatusStore } from './status-store';
+import { createStatusStore, type ReadOptions } from './status-store';
 import { DeliveryLog, pushEventSchema, verifySignature } from './webhook';
 
 /** Where the server writes what happened: pino's logger fits, tests pass a fake or nothing. */
@@ -166,7 +166,7 @@ export function createApp(deps: ServerDeps): express.Express {
     staleLimitMs: Math.max(5_000, settings.refreshSeconds * 2_000),
     onError: (error) => log.warn({ error: redactUrls((error as Error).message) }, 'status read failed'),
   });
-  const readStatus = (options?: { staleLimitMs?: number }) => status.read(options);
+  const readStatus = (options?: ReadOptions) => status.read(options);
   if (deps.warmStatus) readStatus().catch((error: unknown) => log.warn({ error: redactUrls((error as Error).message) }, 'first status read failed'));
   const pages = dashboardRoutes({ client, settings, readStatus, maxAgeMs: deps.statusCacheMs ?? 1_000, runs: createRunFactsCache(), signedIn: (req) => personOrNobody(settings.apiTokens, req.get('authorization')) !== undefined });
 

@@ -12,7 +12,7 @@ import { readTimeline, type RunFactsCache, type TimelineRead } from '../starter/
 import { dashboardPage, DashboardView, DEFAULT_QUERY, renderDashboard, renderView, type DashboardQuery } from './render';
 import { renderEnvironmentPage, renderEnvironmentView } from './render-environment';
 import type { ServerSettings } from './settings';
-import type { StatusSnapshot } from './status-store';
+import type { ReadOptions, StatusSnapshot } from './status-store';
 
 /*
  * The pages: the dashboard (`GET /`, its view `GET /partials/environments`), an environment's page
@@ -26,7 +26,7 @@ export interface DashboardDeps {
   client: Client;
   settings: ServerSettings;
   /** The server's status snapshot; pages take one of any age (they refresh themselves). */
-  readStatus: (options?: { staleLimitMs?: number }) => Promise<StatusSnapshot>;
+  readStatus: (options?: ReadOptions) => Promise<StatusSnapshot>;
   /** How old a snapshot may be before a page asks for its first refresh at once. */
   maxAgeMs?: number;
   /** Does the request carry a valid API token (approve and reject then show)? */
@@ -116,11 +116,13 @@ export function dashboardRoutes(deps: DashboardDeps): { router: express.Router; 
   const { settings } = deps;
   const router = express.Router();
 
-  /** Every row, and the warnings of the read; a Temporal that cannot be read is a warning on the page. */
+  /**
+   * Every row, and the warnings of the read; a Temporal that cannot be read is a warning on the page.
+   * A page's first render never waits for a snapshot it has: it shows when it was read and refreshes itself.
+   */
   const listedRows = async (): Promise<{ rows: EnvironmentStatus[]; warnings: string[]; at: number }> => {
     try {
-      // A page never waits for a snapshot it has: it shows when it was read and refreshes itself.
-      const status = await deps.readStatus({ staleLimitMs: Number.POSITIVE_INFINITY });
+      const status = await deps.readStatus({ staleLimitMs: Number.POSITIVE_INFINITY, evenAfterChange: true });
       return { rows: status.details.map(summaryOf), warnings: status.warnings, at: status.at };
     } catch (error) {
       return { rows: [], warnings: [redactUrls(`Cannot read the environments from Temporal: ${(error as Error).message}`)], at: Date.now() };

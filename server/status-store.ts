@@ -15,12 +15,22 @@ export interface StatusStore {
    * `staleLimitMs` is answered at once while a new read runs behind it (the next request gets
    * that), so a dashboard in use never waits for Temporal. A request waits when there is no
    * snapshot, when it is older than that (nobody was looking), or after {@link invalidate}.
-   * Pages pass `staleLimitMs: Infinity`: they render at once and refresh themselves.
+   * Pages pass `staleLimitMs: Infinity`: they render at once and refresh themselves; a first
+   * render also passes `evenAfterChange`, so that only the refresh of the person who made a
+   * change waits for it.
    * @throws what the read threw, when there is no snapshot to answer with.
    */
-  read(options?: { staleLimitMs?: number }): Promise<StatusSnapshot>;
+  read(options?: ReadOptions): Promise<StatusSnapshot>;
   /** Something changed (a decision, a push): the next read waits for a snapshot begun after now. */
   invalidate(): void;
+}
+
+/** How old an answer may be, for one request. */
+export interface ReadOptions {
+  /** Older than this, the request waits for a new read (default: the store's). */
+  staleLimitMs?: number;
+  /** Answer from the snapshot even when it predates a change made since (a decision, a push). */
+  evenAfterChange?: boolean;
 }
 
 /** What {@link createStatusStore} needs. */
@@ -77,7 +87,7 @@ export function createStatusStore(options: StatusStoreOptions): StatusStore {
       const t = now();
       if (snapshot && snapshot.generation === generation && snapshot.at >= t - options.maxAgeMs) return snapshot;
       const staleLimit = Math.max(asked.staleLimitMs ?? options.staleLimitMs ?? 5_000, options.maxAgeMs);
-      if (!snapshot || snapshot.generation !== generation || snapshot.at < t - staleLimit) {
+      if (!snapshot || (snapshot.generation !== generation && !asked.evenAfterChange) || snapshot.at < t - staleLimit) {
         // Nothing to answer with, or what there is predates a change someone just made: wait.
         if (loading && loading.generation === generation) return loading.promise;
         return load();

@@ -116,6 +116,9 @@ export function fakeClient(
             for (const run of options.runs?.[runsOf] ?? []) yield { workflowId: runsOf, runId: run.runId, type: 'environmentWorkflow', status: { name: run.open ? 'RUNNING' : 'COMPLETED' }, startTime: run.startTime };
             return;
           }
+          // Only environment workflows are held: a list of another type finds none.
+          const type = /WorkflowType = ["']([^"']+)["']/.exec(query ?? '')?.[1];
+          if (type !== undefined && type !== 'environmentWorkflow') return;
           for (const s of states) {
             yield {
               workflowId: `cfn-gitops/${s.environment}`,

@@ -78,6 +78,18 @@ describe('status store', () => {
     l.pending[1]!.resolve(0);
     await after;
     expect(answered).toEqual(['read 2']);
+
+    // A page's first render answers from the snapshot it has, and the refresh waits.
+    store.invalidate();
+    expect((await store.read({ staleLimitMs: Infinity, evenAfterChange: true })).warnings).toEqual(['read 2']);
+    expect(l.started()).toBe(3);
+    let refreshed: string[] | undefined;
+    const refresh = store.read({ staleLimitMs: Infinity }).then((s) => (refreshed = s.warnings));
+    await tick();
+    expect(refreshed).toBeUndefined();
+    l.pending[2]!.resolve(0);
+    await refresh;
+    expect(refreshed).toEqual(['read 3']);
   });
 
   it('keeps the snapshot when a read behind it fails, and says so; with no snapshot the failure is the answer', async () => {
