@@ -9,6 +9,7 @@ import { createCloudFormationActivities, type StackChange, type StackInspection 
 import { createCodePipelineActivities } from './codepipeline';
 import { createDriftActivities, createEnvironmentWorkflows } from './drift';
 import type { PollTiming } from './poll';
+import { createRolloutActivities } from './rollout';
 import { createS3Activities, type SourceInput } from './s3';
 import { createTemplateStore } from './templates';
 import type { StoreTemplatesInput, TemplateRef } from '../common/templates';
@@ -79,6 +80,7 @@ export function createActivities(deps: ActivityDependencies) {
       const executionId = await codePipeline.startPipelineExecution({ environment: change.environment, region: change.region, pipelineName: input.pipelineName, appVersion: input.appVersion, requestKey: change.requestKey });
       return { inspection, executionId };
     },
+    ...createRolloutActivities({ temporal: deps.temporal }),
     ...createDriftActivities({
       cloudFormation: (region) => deps.aws.cloudFormation(region),
       codePipeline: (region) => deps.aws.codePipeline(region),

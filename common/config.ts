@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isMap, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
+import { parseDuration } from './duration';
 import { ConfigError } from './errors';
 import { DEFAULT_ARTIFACT_BUCKET, DEFAULT_STACK_PREFIX, ORCHESTRATOR_PARAMETERS } from './names';
 import type { EnvironmentConfig, RepoSettings } from './types';
@@ -133,8 +134,33 @@ export const repoSettingsSchema = z
     region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'region looks like eu-west-1').optional(),
     artifactBucket: z.string().min(3).max(LIMITS.bucketNameChars).default(DEFAULT_ARTIFACT_BUCKET),
     protectedEnvironments: z.array(z.string()).default([]),
+    waves: z
+      .array(
+        z
+          .array(z.string().regex(/^[A-Za-z0-9*?-]+$/, 'a wave lists environment names or patterns (letters, digits, hyphens, * and ?), e.g. [development, "feature*"]'), {
+            error: 'each wave is a list of environment names or patterns, e.g. waves: [[development, "feature*"], [staging], [prod]]',
+          })
+          .min(1, 'a wave lists at least one environment or pattern; remove the empty wave'),
+        { error: 'waves is a list of waves, each a list of environment names or patterns, e.g. waves: [[development, "feature*"], [staging], [prod]]' },
+      )
+      .min(1, 'waves lists at least one wave; remove the key for no waves')
+      .optional(),
+    bake: z
+      .string({ error: 'bake is a duration such as 10m, 30s or 1h' })
+      .refine((value) => durationOrUndefined(value) !== undefined, { message: 'bake is a duration such as 10m, 30s or 1h' })
+      .optional(),
   })
-  .strict();
+  .strict()
+  .refine((settings) => settings.bake === undefined || settings.waves !== undefined, { message: 'bake is the wait between waves: set waves too, or remove bake', path: ['bake'] });
+
+/** The milliseconds of a duration setting, or undefined when it is not one. */
+function durationOrUndefined(value: string): number | undefined {
+  try {
+    return parseDuration(value);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Parses YAML and validates it, mapping the first problem to its line. */
 function parseWithSchema<T>(

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { RolloutState, SupersedeRequest } from './rollout';
 import type {
   ApprovalDecision,
   CancelRequest,
@@ -23,6 +24,7 @@ export const WorkflowType = {
   Deployment: 'deploymentWorkflow',
   DriftSweep: 'driftSweepWorkflow',
   TemplateStore: 'templateStoreWorkflow',
+  Rollout: 'rolloutWorkflow',
 } as const;
 
 /** Arguments of the environment workflow: one per environment, id `cfn-gitops/<env>`. */
@@ -85,3 +87,8 @@ export const WATCH_REFUSED = 'WatchRefused';
 
 /** The environment's state: phase, desired and applied versions, approval, history, sync. */
 export const stateQuery = defineQuery<EnvironmentState>('state');
+
+/** The rollout workflow's state: the wave running, each environment's status, why it halted. */
+export const rolloutStateQuery = defineQuery<RolloutState>('rolloutState');
+/** A newer push supersedes the rollout: its waves not started yet end Halted. */
+export const supersedeRolloutSignal = defineSignal<[SupersedeRequest]>('supersede');

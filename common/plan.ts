@@ -2,6 +2,7 @@ import { formatCount, keyLine, LIMITS, parseEnvironmentConfig, parseRepoSettings
 import { BOOTSTRAP_STACK_NAME } from './bootstrap';
 import { ConfigError } from './errors';
 import { matchesAny } from './patterns';
+import { assignWaves, bakeMs } from './rollout';
 import {
   COMMON_DIR,
   CONFIG_FILE,
@@ -66,6 +67,11 @@ export interface Plan {
   after: string;
   notes: string[];
   environments: PlannedEnvironment[];
+  /**
+   * With `waves:` in `common/gitops.yaml`: the plan's environments wave by wave (those no
+   * pattern matches last, none empty) and the wait between waves. Absent: every environment at once.
+   */
+  rollout?: { waves: string[][]; bakeMs: number };
 }
 
 /** Top-level folders holding a config file; `common/` and dot-folders are not environments. */
@@ -329,7 +335,9 @@ export function plan(input: PlanInput): Plan {
   }
 
   environments.sort((a, b) => a.environment.localeCompare(b.environment) || a.action.localeCompare(b.action));
-  return { before: before?.commit.sha, after: after.commit.sha, notes, environments };
+  const waves = afterSettings.settings?.waves;
+  const rollout = waves ? { waves: assignWaves([...new Set(environments.map((e) => e.environment))], waves), bakeMs: bakeMs(afterSettings.settings!) } : undefined;
+  return { before: before?.commit.sha, after: after.commit.sha, notes, environments, ...(rollout ? { rollout } : {}) };
 }
 
 function nameError(environment: string): PlanError | undefined {

@@ -97,7 +97,7 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
       r.environment,
       desiredText(r),
       r.deployedVersion ?? '-',
-      r.phase ?? '-',
+      r.rollout ? `${r.phase ?? '-'} (wave ${r.rollout.wave} of ${r.rollout.waves})` : (r.phase ?? '-'),
       r.syncStatus,
       ago(r.syncCheckedAt, now),
       r.lastResult ? `${r.lastResult} ${ago(r.lastResultAt, now)}` : '-',
@@ -108,9 +108,16 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
   return (note ? `note: ${note}\n` : '') + table;
 }
 
+/** Where an environment stands in a running rollout: `wave 3 of 3, waits for wave 2 (rollout of abc1234, cfn-gitops-rollout/<sha>)`. */
+export function rolloutText(rollout: NonNullable<EnvironmentStatus['rollout']>): string {
+  const where = rollout.wave === rollout.running ? 'running' : rollout.wave < rollout.running ? 'done' : `waits for wave ${rollout.running}`;
+  return `wave ${rollout.wave} of ${rollout.waves}, ${where} (rollout of ${rollout.commit.slice(0, 7)}, ${rollout.workflowId})`;
+}
+
 /** One environment in detail for a terminal: its row, its notes and its recent deployments. */
 export function renderStatusDetail(detail: EnvironmentDetail, now: number): string {
   const lines = [renderStatusTable([detail], now)];
+  if (detail.rollout) lines.push('', `rollout: ${rolloutText(detail.rollout)}`);
   if (detail.desiredError) lines.push('', `config error: ${detail.desiredError}`);
   if (detail.syncMessage) lines.push('', `sync: ${detail.syncStatus} (${detail.syncMessage})`);
   if (detail.lastResultMessage) lines.push('', `last result: ${detail.lastResult}: ${detail.lastResultMessage}`);

@@ -94,6 +94,8 @@ export interface EnvironmentStatus {
   url: string;
   /** Where the row's workflow facts come from: the workflow's `state` query, or only its search attributes when the query failed. */
   source: 'query' | 'search-attributes' | 'none';
+  /** The running rollout (`waves:`) the environment is in: its wave, the wave running, how many, the push. */
+  rollout?: { wave: number; running: number; waves: number; commit: string; workflowId: string };
 }
 
 /** One deployment in an environment's detail, with its workflow in the Temporal UI. */

@@ -75,6 +75,13 @@ export interface RepoSettings {
   artifactBucket: string;
   /** Environments the repo protects in addition to the orchestrator's own list. */
   protectedEnvironments: string[];
+  /**
+   * Rollout waves: lists of environment names or patterns (`feature*`), deployed one wave after
+   * another; environments no pattern matches form a last wave. Absent: no waves.
+   */
+  waves?: string[][];
+  /** Wait between two waves, as written (`10m`); absent: none. */
+  bake?: string;
 }
 
 /** A commit on main, as the starter read it from git. */

@@ -39,7 +39,7 @@ function resolvePush(flags: PushFlags, env: NodeJS.ProcessEnv) {
 /** The exit code a report deserves: a failed deployment beats invalid input. */
 export function exitCodeFor(report: StartReport): number {
   const statuses = report.environments.map((e) => e.status);
-  if (statuses.some((s) => s === 'error' || s === 'Failed' || s === 'Cancelled' || s === 'Rejected' || s === 'Expired')) return ExitCode.Failed;
+  if (statuses.some((s) => s === 'error' || s === 'Failed' || s === 'Cancelled' || s === 'Rejected' || s === 'Expired' || s === 'Halted')) return ExitCode.Failed;
   if (statuses.includes('invalid')) return ExitCode.Invalid;
   return ExitCode.Ok;
 }

@@ -8,6 +8,7 @@ import { ENVIRONMENT } from '../common/search-attributes';
 import { DeployPhase, WatchOutcome, type Action, type DeploymentRecord, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';
+import { entryOutcome, startRollout, waitForRollout } from './rollout';
 import { storeTemplates } from './templates';
 
 /** How one environment fared in `start`. */
@@ -68,11 +69,44 @@ export async function startPush(options: StartOptions): Promise<{ plan: Plan; re
   // submitting as following it saves a round trip (the workflow still checks).
   const guess = plan.before && (await options.git.isAncestor(plan.before, plan.after)) ? plan.before : null;
   const unstored = await storeTemplates(options.client, options.taskQueue, plan.environments);
+  if (plan.rollout) return { plan, report: await rollOut(options, { ...plan, rollout: plan.rollout }, guess, unstored) };
   const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after, guess, unstored.get(planned)));
   if (options.wait) {
     await Promise.all(entries.map((entry) => (entry.status === 'accepted' ? waitFor(options, entry) : Promise.resolve())));
   }
   return { plan, report: { before: plan.before, after: plan.after, notes: plan.notes, environments: entries } };
+}
+
+/**
+ * With `waves:`: one rollout workflow submits the environments wave by wave; `start` reports
+ * each environment's wave, and with --wait each one's end (Succeeded, Failed, Halted, …).
+ */
+async function rollOut(options: StartOptions, plan: Plan & { rollout: NonNullable<Plan['rollout']> }, guess: string | null, unstored: Map<PlannedEnvironment, string>): Promise<StartReport> {
+  const { workflowId, notes } = await startRollout({ client: options.client, git: options.git, taskQueue: options.taskQueue, plan, follows: guess, unstored });
+  const waveOf = new Map(plan.rollout.waves.flatMap((wave, index) => wave.map((environment) => [environment, index + 1] as const)));
+  const waves = plan.rollout.waves.length;
+  const entries: StartEntry[] = plan.environments.map((planned) => {
+    const base = { environment: planned.environment, action: planned.action, workflowId: environmentWorkflowId(planned.environment), reason: planned.reason, commit: plan.after, appVersion: planned.desired?.config?.appVersion };
+    if (!planned.desired) return { ...base, status: 'invalid', error: planned.error?.message, file: planned.error?.file, line: planned.error?.line };
+    const problem = unstored.get(planned);
+    if (problem) return { ...base, status: 'error', error: problem };
+    return { ...base, status: 'rollout', message: `wave ${waveOf.get(planned.environment)} of ${waves} of ${workflowId}` };
+  });
+  if (options.wait) {
+    try {
+      const state = await waitForRollout(options.client, workflowId);
+      for (const entry of entries) {
+        const outcome = entryOutcome(state, entry.environment);
+        if (!outcome || entry.status === 'invalid') continue;
+        entry.status = outcome.status;
+        entry.message = outcome.message;
+        if (outcome.error) entry.error = outcome.error;
+      }
+    } catch (error) {
+      for (const entry of entries) if (entry.status === 'rollout') lostTrack(entry, error);
+    }
+  }
+  return { before: plan.before, after: plan.after, notes: [...plan.notes, ...notes], environments: entries };
 }
 
 async function submit(options: StartOptions, planned: PlannedEnvironment, after: string, guess: string | null, unstored?: string): Promise<StartEntry> {

@@ -24,6 +24,7 @@ import type { TemporalSettings } from '../common/temporal-settings';
 import type { EnvironmentState } from '../common/types';
 import { connectClient, workflowUrl } from './client';
 import { createGitReader, type GitReader } from './git';
+import { runningRollouts, type RolloutProgress } from './rollout';
 import { ExitCode, type Output } from './start-command';
 
 // The rows' types live with the model (common/status.ts); the server's metrics read them from here.
@@ -191,7 +192,12 @@ export interface StatusOptions {
  * @throws the client's error when Temporal cannot be reached; GitReadError when the repo cannot be read.
  */
 export async function collectDetails(options: StatusOptions): Promise<EnvironmentDetail[]> {
-  const [listed, git] = await Promise.all([listEnvironments(options.client, { environment: options.environment, queryTimeoutMs: options.queryTimeoutMs, states: options.states }), options.git ? readGitMain(options.git) : undefined]);
+  const [listed, git, rollouts] = await Promise.all([
+    listEnvironments(options.client, { environment: options.environment, queryTimeoutMs: options.queryTimeoutMs, states: options.states }),
+    options.git ? readGitMain(options.git) : undefined,
+    // One list and a query per running rollout (usually none): no search attribute to register, and a rollout's wave is its own state.
+    runningRollouts(options.client).catch(() => []),
+  ]);
   const byName = new Map(listed.map((l) => [l.environment, l]));
   const names = new Set(byName.keys());
   for (const name of git?.environments.keys() ?? []) if (!options.environment || name === options.environment) names.add(name);
@@ -201,8 +207,15 @@ export async function collectDetails(options: StatusOptions): Promise<Environmen
     .map((environment) => {
       const workflow = byName.get(environment);
       const row = statusRow({ environment, workflow, git, url: link(workflow?.workflowId ?? environmentWorkflowId(environment)) });
-      return { ...row, deployments: deploymentsOf(workflow?.state, link) };
+      const rollout = rolloutOf(rollouts, environment);
+      return { ...row, ...(rollout ? { rollout } : {}), deployments: deploymentsOf(workflow?.state, link) };
     });
+}
+
+/** The newest running rollout an environment is in, for its row. */
+function rolloutOf(rollouts: RolloutProgress[], environment: string): EnvironmentStatus['rollout'] {
+  const progress = rollouts.find((r) => r.waveOf.has(environment));
+  return progress && { wave: progress.waveOf.get(environment)!, running: progress.wave, waves: progress.waves, commit: progress.commit, workflowId: progress.workflowId };
 }
 
 /**

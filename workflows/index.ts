@@ -3,3 +3,4 @@ export { environmentWorkflow } from './environment';
 export { deploymentWorkflow } from './deployment';
 export { driftSweepWorkflow } from './drift';
 export { templateStoreWorkflow } from './templates';
+export { rolloutWorkflow } from './rollout';

@@ -114,7 +114,11 @@ describe('replay of recorded histories', () => {
     const deployments = histories.filter((h) => workflowType(h.history) === 'deploymentWorkflow');
     expect(environments.length).toBeGreaterThanOrEqual(10);
     expect(deployments.length).toBeGreaterThanOrEqual(20);
-    expect(environments.length + deployments.length).toBe(histories.length);
+    const rollouts = histories.filter((h) => workflowType(h.history) === 'rolloutWorkflow');
+    expect(environments.length + deployments.length + rollouts.length).toBe(histories.length);
+    // Rollout waves: one rollout that ran every wave, one whose first wave failed (one submit, one watch, then the end).
+    const rolloutActivities = rollouts.map((h) => activities(h.history).join(','));
+    expect(rolloutActivities).toEqual(expect.arrayContaining(['submitWave,watchWave,submitWave,watchWave,submitWave,watchWave', 'submitWave,watchWave']));
 
     const scheduled = new Set(deployments.flatMap((h) => activities(h.history)));
     for (const activity of ['publishSource', 'inspectStack', 'createStack', 'updateStack', 'findInitialExecution', 'startPipelineExecution', 'waitForPipelineExecution', 'stopPipelineExecution', 'deleteStack', 'continueUpdateRollback']) {

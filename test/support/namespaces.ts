@@ -26,4 +26,5 @@ export const TEST_NAMESPACES = {
   approvers: 'it-approvers',
   dora: 'it-dora',
   wait: 'it-wait',
+  rollout: 'it-rollout',
 } as const;

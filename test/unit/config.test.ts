@@ -248,7 +248,7 @@ describe('parseRepoSettings', () => {
   it('names an unknown key with the keys of common/gitops.yaml, not those of an environment config', () => {
     const error = settingsError('stackPrefix: acme-\nstackprefix: acme-\n');
     expect(error.line).toBe(2);
-    expect(error.reason).toBe('the file: unknown key "stackprefix"; allowed keys are stackPrefix, region, artifactBucket, protectedEnvironments');
+    expect(error.reason).toBe('the file: unknown key "stackprefix"; allowed keys are stackPrefix, region, artifactBucket, protectedEnvironments, waves, bake');
   });
 
   it('reports YAML that does not parse with its line', () => {

@@ -1,0 +1,128 @@
+import type { Client } from '@temporalio/client';
+import { rolloutStateQuery, supersedeRolloutSignal, WorkflowType } from '../common/messages';
+import { shortSha } from '../common/names';
+import type { Plan, PlannedEnvironment } from '../common/plan';
+import { RolloutStatus, rolloutWorkflowId, type RolloutInput, type RolloutMember, type RolloutState } from '../common/rollout';
+import type { GitReader } from './git';
+
+/** Where a rollout stands, for `status`: the wave running and how many there are. */
+export interface RolloutProgress {
+  workflowId: string;
+  commit: string;
+  wave: number;
+  waves: number;
+  /** The wave of each environment in it. */
+  waveOf: Map<string, number>;
+}
+
+/** One line of a rollout's start, as `start` reports it (a subset of the starter's StartEntry). */
+export interface RolloutEntryReport {
+  environment: string;
+  status: string;
+  message?: string;
+  error?: string;
+}
+
+/** The query of running rollouts, newest first. */
+const RUNNING_ROLLOUTS = `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running'`;
+
+/** The push commit of a rollout workflow id, or undefined for other ids. */
+function commitOf(workflowId: string): string | undefined {
+  return /^cfn-gitops-rollout\/([0-9a-f]{40})$/.exec(workflowId)?.[1];
+}
+
+/**
+ * Starts the rollout workflow of a push (`cfn-gitops-rollout/<sha>`; a re-run of the same push
+ * finds the running one) after telling the rollouts of older pushes still running that this one
+ * supersedes them. Older means an ancestor on git: a push arriving late does not halt a newer one.
+ * @returns the rollout's workflow id and notes for the report.
+ */
+export async function startRollout(options: {
+  client: Client;
+  git: GitReader;
+  taskQueue: string;
+  plan: Plan & { rollout: NonNullable<Plan['rollout']> };
+  /** The compare-and-set guess of every submit: the push's `before` when it is an ancestor. */
+  follows: string | null;
+  /** Why an environment's desired state could not be prepared (templates not stored). */
+  unstored: Map<PlannedEnvironment, string>;
+}): Promise<{ workflowId: string; notes: string[] }> {
+  const { client, plan } = options;
+  const byName = new Map(plan.environments.map((planned) => [planned.environment, planned]));
+  const member = (environment: string): RolloutMember => {
+    const planned = byName.get(environment)!;
+    const unstored = options.unstored.get(planned);
+    const problem = planned.error ? `${planned.error.file}${planned.error.line ? `:${planned.error.line}` : ''}: ${planned.error.message}` : unstored;
+    return {
+      environment,
+      action: planned.action,
+      follows: options.follows,
+      ...(problem ? { error: problem } : { desired: planned.desired! }),
+    };
+  };
+  const input: RolloutInput = { commit: plan.after, waves: plan.rollout.waves.map((wave) => wave.map(member)), bakeMs: plan.rollout.bakeMs };
+  const notes = await supersedeOlder(client, options.git, plan.after);
+  const workflowId = rolloutWorkflowId(plan.after);
+  await client.workflow.start(WorkflowType.Rollout, {
+    workflowId,
+    taskQueue: options.taskQueue,
+    args: [input],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    staticSummary: `rollout of ${shortSha(plan.after)}: ${input.waves.length} wave(s), ${plan.environments.length} environment(s)`,
+    staticDetails: input.waves.map((wave, index) => `wave ${index + 1}: ${wave.map((m) => m.environment).join(', ')}`).join('\n'),
+  });
+  notes.push(`rollout ${workflowId}: ${input.waves.map((wave, index) => `wave ${index + 1} ${wave.map((m) => m.environment).join(', ')}`).join('; ')}${input.bakeMs ? `; bake ${input.bakeMs / 1000}s between waves` : ''}`);
+  return { workflowId, notes };
+}
+
+/** Signals the running rollouts of older pushes that `after` supersedes them; notes what it did. */
+async function supersedeOlder(client: Client, git: GitReader, after: string): Promise<string[]> {
+  const notes: string[] = [];
+  for await (const execution of client.workflow.list({ query: RUNNING_ROLLOUTS })) {
+    const commit = commitOf(execution.workflowId);
+    if (!commit || commit === after || !(await git.isAncestor(commit, after).catch(() => false))) continue;
+    try {
+      await client.workflow.getHandle(execution.workflowId).signal(supersedeRolloutSignal, { by: after });
+      notes.push(`supersedes the rollout of ${shortSha(commit)} (${execution.workflowId})`);
+    } catch (error) {
+      notes.push(`could not supersede ${execution.workflowId}: ${(error as Error).message}`);
+    }
+  }
+  return notes;
+}
+
+/**
+ * `start --wait` of a rollout: waits for the rollout workflow's result and gives each
+ * environment its end (Succeeded, Failed, Halted, …).
+ */
+export async function waitForRollout(client: Client, workflowId: string): Promise<RolloutState> {
+  return client.workflow.getHandle(workflowId).result();
+}
+
+/** The status line of an environment in a rollout: `Halted`, `Failed`, …, or the deployment's error. */
+export function entryOutcome(state: RolloutState, environment: string): RolloutEntryReport | undefined {
+  const entry = state.entries.find((e) => e.environment === environment);
+  if (!entry) return undefined;
+  const failed = entry.status !== 'Succeeded' && entry.status !== RolloutStatus.Running && entry.status !== RolloutStatus.Waiting;
+  const message = entry.message ?? entry.status;
+  return { environment, status: entry.status, message: entry.message, ...(failed ? { error: message.startsWith(`${environment}:`) ? message : `${environment}: ${message}` } : {}) };
+}
+
+/**
+ * The running rollouts and where they stand (one list and one query per running rollout,
+ * usually none or one), for `status`'s `wave 2 of 3`. A rollout whose query fails is left out.
+ */
+export async function runningRollouts(client: Client): Promise<RolloutProgress[]> {
+  const found: RolloutProgress[] = [];
+  for await (const execution of client.workflow.list({ query: RUNNING_ROLLOUTS })) {
+    try {
+      const state = await client.workflow.getHandle(execution.workflowId).query(rolloutStateQuery);
+      // Visibility may list a rollout that has just ended as running; its query says it is done.
+      if (state.done) continue;
+      found.push({ workflowId: execution.workflowId, commit: state.commit, wave: state.wave, waves: state.waves, waveOf: new Map(state.entries.map((e) => [e.environment, e.wave])) });
+    } catch {
+      // A rollout ending between the list and the query has nothing to show.
+    }
+  }
+  return found;
+}
