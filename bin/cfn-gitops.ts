@@ -71,10 +71,13 @@ async function withClient<T>(work: (client: import('@temporalio/client').Client)
 /** approve / reject / cancel: prints the workflow's answer; a refusal exits 1 with its reason. */
 function decisionCommand(name: 'approve' | 'reject' | 'cancel', description: string) {
   const command = program.command(`${name} <environment>`).description(description).option('--by <name>', 'who decides (default: $USER)').option('--comment <text>', 'recorded with the decision');
-  if (name === 'approve') command.option('--version <version>', 'the app version or commit you approve; refused if something else waits');
+  if (name === 'approve') {
+    command.option('--version <version>', 'the app version or commit you approve; refused if something else waits');
+    command.option('--override-freeze', 'let the deployment go ahead through a freeze (a freeze window or `cfn-gitops freeze`)');
+  }
   command.option('--json', 'print the answer as JSON');
   command.action(
-    action(async (environment: string, flags: { by?: string; comment?: string; version?: string; json?: boolean }) => {
+    action(async (environment: string, flags: { by?: string; comment?: string; version?: string; overrideFreeze?: boolean; json?: boolean }) => {
       checkEnvironments(environment);
       const decide = await import('../starter/decide');
       const by = flags.by ?? process.env.USER ?? 'unknown';
@@ -82,7 +85,7 @@ function decisionCommand(name: 'approve' | 'reject' | 'cancel', description: str
         const result = await withClient((client) =>
           name === 'cancel'
             ? decide.cancel(client, environment, { by, reason: flags.comment })
-            : decide[name](client, environment, { by, comment: flags.comment, version: flags.version }),
+            : decide[name](client, environment, { by, comment: flags.comment, version: flags.version, ...(flags.overrideFreeze ? { overrideFreeze: true } : {}) }),
         );
         console.log(flags.json ? JSON.stringify(result) : `${environment}: ${result.message}`);
         return ExitCode.Ok;
@@ -99,6 +102,56 @@ function decisionCommand(name: 'approve' | 'reject' | 'cancel', description: str
 decisionCommand('approve', 'approve the deployment waiting in an environment');
 decisionCommand('reject', 'reject the deployment waiting in an environment; AWS stays untouched');
 decisionCommand('cancel', 'cancel what runs or waits in an environment; a running pipeline execution is stopped');
+
+/** freeze / unfreeze: the environments named, or with --all every running environment workflow; exits 1 when one refused. */
+function freezeTargets(environments: string[], all: boolean | undefined): { environments: string[] } | { all: true } {
+  if (all && environments.length) throw new UsageError('name environments or give --all, not both');
+  if (!all && !environments.length) throw new UsageError('name the environments to freeze, or give --all');
+  checkEnvironments(...environments);
+  return all ? { all: true } : { environments };
+}
+
+function printAnswers(answers: import('../common/types').DecisionResult[], json: boolean | undefined): number {
+  if (json) console.log(JSON.stringify(answers));
+  else for (const a of answers) console.log(`${a.environment}: ${a.accepted ? '' : 'refused: '}${a.message}`);
+  if (!json && answers.length === 0) console.log('no running environment workflows');
+  return answers.every((a) => a.accepted) ? ExitCode.Ok : ExitCode.Failed;
+}
+
+program
+  .command('freeze [environments...]')
+  .description('emergency stop: what runs finishes, nothing new starts and pushes wait (phase Frozen, newest wins) until unfreeze')
+  .option('--all', 'every running environment workflow')
+  .requiredOption('--reason <text>', 'why; shown to whoever waits')
+  .option('--until <time>', 'ISO-8601 time the freeze lifts by itself')
+  .option('--by <name>', 'who freezes (default: $USER)')
+  .option('--json', 'print the answers as JSON')
+  .action(
+    action(async (environments: string[], flags: { all?: boolean; reason: string; until?: string; by?: string; json?: boolean }) => {
+      const targets = freezeTargets(environments, flags.all);
+      if (flags.until !== undefined && Number.isNaN(Date.parse(flags.until))) throw new UsageError(`--until "${flags.until}" is not an ISO-8601 time, e.g. 2026-12-24T18:00:00Z`);
+      const until = flags.until === undefined ? undefined : new Date(Date.parse(flags.until)).toISOString();
+      const { freeze } = await import('../starter/freeze');
+      const by = flags.by ?? process.env.USER ?? 'unknown';
+      const answers = await withClient((client) => freeze(client, readTemporalSettings().taskQueue, targets, { reason: flags.reason, by, ...(until ? { until } : {}) }));
+      return printAnswers(answers, flags.json);
+    }),
+  );
+
+program
+  .command('unfreeze [environments...]')
+  .description('lift a freeze: the newest waiting push deploys (freeze windows of the settings stay)')
+  .option('--all', 'every running environment workflow')
+  .option('--by <name>', 'who unfreezes (default: $USER)')
+  .option('--json', 'print the answers as JSON')
+  .action(
+    action(async (environments: string[], flags: { all?: boolean; by?: string; json?: boolean }) => {
+      const targets = freezeTargets(environments, flags.all);
+      const { unfreeze } = await import('../starter/freeze');
+      const answers = await withClient((client) => unfreeze(client, targets, flags.by ?? process.env.USER ?? 'unknown'));
+      return printAnswers(answers, flags.json);
+    }),
+  );
 
 program
   .command('drift [environment]')

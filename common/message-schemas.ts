@@ -70,7 +70,18 @@ export const approvalDecisionSchema: Schema = object({
   by: text({ trim: true, min: 1, minMessage: '"by" names the person deciding', max: 256 }),
   version: optional(upTo(256)),
   comment: optional(upTo()),
+  overrideFreeze: optional(boolean()),
 });
+
+/** `cfn-gitops freeze`. */
+export const freezeRequestSchema: Schema = object({
+  reason: text({ trim: true, min: 1, minMessage: '"reason" says why the environment is frozen', max: TEXT }),
+  by: optional(upTo(256)),
+  until: optional(upTo(64)),
+});
+
+/** `cfn-gitops unfreeze`. */
+export const unfreezeRequestSchema: Schema = object({ by: optional(upTo(256)) });
 
 /** Cancel. */
 export const cancelRequestSchema: Schema = object({ by: optional(upTo(256)), reason: optional(upTo()) });

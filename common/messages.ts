@@ -7,7 +7,9 @@ import type {
   DeployPhase,
   DesiredState,
   EnvironmentState,
+  FreezeRequest,
   SubmitResult,
+  UnfreezeRequest,
   SyncReport,
   WatchAnswer,
   WatchRequest,
@@ -60,6 +62,14 @@ export const rejectSignal = defineSignal<[ApprovalDecision]>('reject');
 /** Stop what runs or waits: a running pipeline execution is stopped and waited for. */
 export const cancelUpdate = defineUpdate<DecisionResult, [CancelRequest]>('cancel');
 export const cancelSignal = defineSignal<[CancelRequest]>('cancel');
+
+/**
+ * `cfn-gitops freeze`: what runs finishes, nothing new starts (requests wait in phase Frozen, the
+ * newest replacing older ones) until {@link unfreezeUpdate} or the freeze's `until`.
+ */
+export const freezeUpdate = defineUpdate<DecisionResult, [FreezeRequest]>('freeze');
+/** `cfn-gitops unfreeze`: lifts a freeze set by {@link freezeUpdate} (freeze windows of the settings stay). */
+export const unfreezeUpdate = defineUpdate<DecisionResult, [UnfreezeRequest]>('unfreeze');
 
 /** The drift sweep's finding for this environment. */
 export const syncStatusSignal = defineSignal<[SyncReport]>('syncStatus');

@@ -1,3 +1,4 @@
+import { windowsFor, type FreezeWindow } from './freeze';
 import { matchesAny, matchesPattern } from './patterns';
 
 /** The orchestrator's rules for one environment, decided by the worker's settings (never by the repo alone). */
@@ -15,6 +16,11 @@ export interface EnvironmentPolicy {
    * policies recorded before it existed, which is 1).
    */
   requiredApprovals?: number;
+  /**
+   * The freeze windows (CFN_GITOPS_FREEZE) that name the environment and have not ended: the
+   * workflow holds a deployment in one with phase Frozen. Absent when there are none.
+   */
+  freezes?: FreezeWindow[];
 }
 
 /** How many approvals the environments a pattern matches need (CFN_GITOPS_REQUIRED_APPROVALS `prod=2`). */
@@ -35,13 +41,16 @@ export interface PolicySettings {
   selfHealEnvironments: string[];
   /** CFN_GITOPS_REQUIRED_APPROVALS: `pattern=count` pairs; an environment one matches is protected and needs that many approvals (the most of those that match). */
   requiredApprovals?: ApprovalRule[];
+  /** CFN_GITOPS_FREEZE: windows in which no deployment of the environments they name starts. */
+  freezeWindows?: FreezeWindow[];
 }
 
 /**
  * The policy for an environment: the repo may add protection, never remove it.
  * @example policyFor(settings, 'prod', false).protected // true with the defaults
  */
-export function policyFor(settings: PolicySettings, environment: string, repoProtected: boolean): EnvironmentPolicy {
+export function policyFor(settings: PolicySettings, environment: string, repoProtected: boolean, now = new Date()): EnvironmentPolicy {
+  const freezes = windowsFor(settings.freezeWindows ?? [], environment, now);
   const rules = (settings.requiredApprovals ?? []).filter((rule) => matchesPattern(environment, rule.pattern));
   const requiredApprovals = Math.max(1, ...rules.map((rule) => rule.count));
   return {
@@ -50,6 +59,7 @@ export function policyFor(settings: PolicySettings, environment: string, repoPro
     allowSelfApproval: settings.allowSelfApproval,
     selfHeal: matchesAny(environment, settings.selfHealEnvironments),
     ...(requiredApprovals > 1 ? { requiredApprovals } : {}),
+    ...(freezes.length ? { freezes } : {}),
   };
 }
 

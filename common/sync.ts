@@ -26,7 +26,7 @@ export const ACTIVE_PHASES: ReadonlySet<string> = new Set<DeployPhase>([
  */
 export function underWay(state: { phase?: string; current?: unknown }): boolean {
   if (state.phase !== undefined && ACTIVE_PHASES.has(state.phase)) return true;
-  return state.current !== undefined && state.current !== null && state.phase !== DeployPhase.WaitingForApproval;
+  return state.current !== undefined && state.current !== null && state.phase !== DeployPhase.WaitingForApproval && state.phase !== DeployPhase.Frozen;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -66,7 +66,7 @@ export function syncStatusOf(input: SyncInputs): SyncStatus {
   if (input.running || underWay({ phase })) return SyncStatus.Progressing;
   if (input.removed) return phase === DeployPhase.Deleted ? SyncStatus.Synced : SyncStatus.Orphaned;
   if (input.desiredSource === 'git' && (phase === undefined || phase === DeployPhase.Deleted)) return SyncStatus.Missing;
-  if (phase === DeployPhase.WaitingForApproval || (desiredVersion !== undefined && desiredVersion !== deployedVersion)) return SyncStatus.OutOfSync;
+  if (phase === DeployPhase.WaitingForApproval || phase === DeployPhase.Frozen || (desiredVersion !== undefined && desiredVersion !== deployedVersion)) return SyncStatus.OutOfSync;
   if (recorded === SyncStatus.Progressing) return desiredVersion !== undefined ? SyncStatus.Synced : SyncStatus.OutOfSync;
   return recorded ?? (deployedVersion !== undefined && desiredVersion === deployedVersion ? SyncStatus.Synced : SyncStatus.Unknown);
 }
@@ -171,6 +171,9 @@ export function assessSync(input: AssessInput): Assessment {
     const what = `${work.action}${work.appVersion ? ` of app ${work.appVersion}` : ''} (${work.commit.slice(0, 7)})`;
     if (state.phase === DeployPhase.WaitingForApproval) {
       return { done: true, finding: { ...base, status: SyncStatus.OutOfSync, deployedVersion: state.deployedVersion, message: `${what} waits for approval` } };
+    }
+    if (state.phase === DeployPhase.Frozen) {
+      return { done: true, finding: { ...base, status: SyncStatus.OutOfSync, deployedVersion: state.deployedVersion, message: `${what} is frozen` } };
     }
     const message = state.current ? `deployment #${state.current.number}: ${what} is ${state.phase}` : `${what} is queued`;
     return { done: true, finding: { ...base, status: SyncStatus.Progressing, deployedVersion: state.deployedVersion, message } };

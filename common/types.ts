@@ -14,6 +14,8 @@ export const DeployPhase = {
   Idle: 'Idle',
   Queued: 'Queued',
   WaitingForApproval: 'WaitingForApproval',
+  /** Held by a freeze window or `cfn-gitops freeze` until it ends, is lifted, or an approval overrides it. */
+  Frozen: 'Frozen',
   PublishingSource: 'PublishingSource',
   CreatingPipeline: 'CreatingPipeline',
   UpdatingPipeline: 'UpdatingPipeline',
@@ -166,6 +168,32 @@ export interface ApprovalDecision {
   /** The app version or commit (prefix of at least 7) the decision is about; refused if it is not what waits. */
   version?: string;
   comment?: string;
+  /** `approve --override-freeze`: the deployment goes ahead through a freeze (window or `freeze`). */
+  overrideFreeze?: boolean;
+}
+
+/** `cfn-gitops freeze`: nothing new starts in the environment until `unfreeze` (or `until`). */
+export interface FreezeRequest {
+  reason: string;
+  by?: string;
+  /** ISO-8601 time the freeze lifts by itself. */
+  until?: string;
+}
+
+/** `cfn-gitops unfreeze`. */
+export interface UnfreezeRequest {
+  by?: string;
+}
+
+/** A freeze that holds the environment, as its state shows it. */
+export interface FreezeState {
+  /** `command`: `cfn-gitops freeze`; `window`: a freeze window of the settings. */
+  source: 'command' | 'window';
+  reason: string;
+  by?: string;
+  at?: string;
+  /** When it lifts by itself; absent for a freeze that waits for `unfreeze`. */
+  until?: string;
 }
 
 /** A request to stop what the environment is doing. */
@@ -241,6 +269,8 @@ export interface DeploymentRecord {
   message?: string;
   approvedBy?: string;
   approvalComment?: string;
+  /** Who let it through a freeze with `approve --override-freeze`. */
+  freezeOverriddenBy?: string;
   pipelineExecutionId?: string;
   workflowId?: string;
 }
@@ -295,4 +325,8 @@ export interface EnvironmentState {
   /** Most recent first, bounded. */
   history: DeploymentRecord[];
   sync?: SyncReport;
+  /** Set by `cfn-gitops freeze` until `unfreeze` (or its `until`): nothing new starts. */
+  freeze?: FreezeState;
+  /** The freeze that holds the current request in phase Frozen. */
+  frozenBy?: FreezeState;
 }

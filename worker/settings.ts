@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../common/duration';
+import { parseFreezeWindows } from '../common/freeze';
 import { parseApprovalRules, type PolicySettings } from '../common/policy';
 import { explainZodError, readTemporalSettings, type TemporalSettings } from '../common/temporal-settings';
 
@@ -79,6 +80,21 @@ const workerSchema = z.object({
       return z.NEVER;
     }
   }).default([]),
+  // JSON: [{"environments":["prod"],"reason":"...","start":"...","end":"..."}] or {..., "cron":"0 18 * * 5","duration":"62h"}.
+  CFN_GITOPS_FREEZE: z.string().transform((value, ctx) => {
+    try {
+      let windows: unknown;
+      try {
+        windows = value.trim() === '' ? [] : JSON.parse(value);
+      } catch (error) {
+        throw new Error(`not JSON (${(error as Error).message}): write a list of windows`);
+      }
+      return parseFreezeWindows(windows, 'CFN_GITOPS_FREEZE');
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }).default([]),
   // A 10-minute pipeline is seen within 2 minutes of its end for 15 AWS calls per deployment.
   CFN_GITOPS_POLL_MIN: duration.default(5_000),
   CFN_GITOPS_POLL_MAX: duration.default(120_000),
@@ -144,6 +160,7 @@ export function readWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
       allowSelfApproval: w.CFN_GITOPS_ALLOW_SELF_APPROVAL,
       selfHealEnvironments: w.CFN_GITOPS_SELF_HEAL_ENVIRONMENTS,
       requiredApprovals: w.CFN_GITOPS_REQUIRED_APPROVALS,
+      freezeWindows: w.CFN_GITOPS_FREEZE,
     },
     poll: { minMs: w.CFN_GITOPS_POLL_MIN, maxMs: w.CFN_GITOPS_POLL_MAX },
     driftIntervalMs: w.CFN_GITOPS_DRIFT_INTERVAL,

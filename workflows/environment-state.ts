@@ -4,6 +4,8 @@ import type {
   DeploymentRecord,
   DesiredState,
   EnvironmentState,
+  FreezeRequest,
+  FreezeState,
   PendingApproval,
   PhaseStep,
   SubmitResult,
@@ -12,7 +14,8 @@ import type {
   WatchRequest,
 } from '../common/types';
 import type { EnvironmentPolicy } from '../common/policy';
-import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, messageProblem, watchRequestSchema } from '../common/message-schemas';
+import { activeFreeze, type FreezeWindow } from '../common/freeze';
+import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, freezeRequestSchema, messageProblem, unfreezeRequestSchema, watchRequestSchema } from '../common/message-schemas';
 import { syncOnAccepted, syncOnCheck, syncOnFinished } from '../common/sync';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
@@ -43,6 +46,10 @@ export class EnvironmentController {
   ignoredMessage?: string;
   /** A cancel for the running deployment. */
   cancelRequested?: { by?: string; reason?: string };
+  /** `approve --override-freeze` for the current request: it goes ahead through any freeze. */
+  freezeOverride?: { by: string; comment?: string };
+  /** Counts freezes and unfreezes, so that a request held in phase Frozen looks again. */
+  freezeChanges = 0;
   /** Search attribute values the workflow last upserted, so that it sends only changes (no rule reads them). */
   readonly publishedAttributes = new Map<string, string | null>();
   /**
@@ -181,6 +188,7 @@ export class EnvironmentController {
     this.setPhase(DeployPhase.Queued);
     this.decision = undefined;
     this.cancelRequested = undefined;
+    this.freezeOverride = undefined;
     this.state.history.unshift(work.record);
     this.state.history.length = Math.min(this.state.history.length, HISTORY_LIMIT);
     for (const record of [...this.phaseLogs.keys()]) if (!this.state.history.includes(record)) this.phaseLogs.delete(record);
@@ -253,7 +261,11 @@ export class EnvironmentController {
   /** Throws the reason an approve or reject would be refused (Update validator and signal check). */
   validateDecision(kind: 'approve' | 'reject', decision: ApprovalDecision): void {
     const approval = this.state.approval;
-    if (!approval) throw new Error(`nothing waits for approval in ${this.environment}`);
+    if (!approval) {
+      if (kind === 'approve' && this.state.frozenBy && this.current && decision?.overrideFreeze === true) return this.validateOverride(decision);
+      const frozen = this.state.frozenBy && kind === 'approve' ? `; ${this.environment} is frozen (${this.state.frozenBy.reason}): approve --override-freeze lets it go ahead` : '';
+      throw new Error(`nothing waits for approval in ${this.environment}${frozen}`);
+    }
     if (!decision || typeof decision.by !== 'string' || decision.by.trim() === '') throw new Error(`${kind} needs "by": the name of the person deciding`);
     const problem = messageProblem(approvalDecisionSchema, decision);
     if (problem) throw new Error(`invalid ${kind}: ${problem}`);
@@ -276,12 +288,38 @@ export class EnvironmentController {
     }
   }
 
+  /** Throws the reason an `approve --override-freeze` of a request held in phase Frozen would be refused. */
+  private validateOverride(decision: ApprovalDecision): void {
+    if (typeof decision.by !== 'string' || decision.by.trim() === '') throw new Error('approve needs "by": the name of the person deciding');
+    const problem = messageProblem(approvalDecisionSchema, decision);
+    if (problem) throw new Error(`invalid approve: ${problem}`);
+    const { request } = this.current!;
+    if (decision.version !== undefined) {
+      const matches = decision.version === request.config?.appVersion || (decision.version.length >= 7 && request.commit.sha.startsWith(decision.version));
+      if (!matches) throw new Error(`${this.environment} holds app ${request.config?.appVersion ?? '-'} (${short(request.commit.sha)}) in a freeze, not ${decision.version}`);
+    }
+    if (!this.approvalPolicy?.allowSelfApproval && !this.allowSelfOverride) {
+      const role = changeRoleOf(decision.by, request);
+      const did = { author: 'wrote', committer: 'committed', pusher: 'pushed' } as const;
+      if (role) throw new Error(`${decision.by} ${did[role]} commit ${short(request.commit.sha)} and may not let it through the freeze; ask someone else`);
+    }
+  }
+
+  /** The policy's allowSelfApproval for the request held in a freeze (set by the workflow with the freeze). */
+  allowSelfOverride = false;
+
   /**
    * Takes an approve or reject. Where several approvals are required, an approval is recorded
    * and the gate opens with the last one needed; a rejection by anyone ends it.
    */
   decide(kind: 'approve' | 'reject', decision: ApprovalDecision, now?: Date): void {
     const approval = this.state.approval;
+    if (kind === 'approve' && decision.overrideFreeze === true && this.current) {
+      this.freezeOverride = { by: decision.by, comment: decision.comment };
+      this.current.record.freezeOverriddenBy = decision.by;
+      // Held in a freeze with no approval gate: the override is the whole decision.
+      if (!approval) return;
+    }
     if (kind === 'approve' && approval?.approvals) {
       approval.approvals.push({ by: decision.by, comment: decision.comment, at: (now ?? new Date()).toISOString() });
       if (approval.approvals.length < approval.requiredApprovals!) return;
@@ -292,6 +330,71 @@ export class EnvironmentController {
       this.current.record.approvedBy = everyone ? everyone.map((given) => given.by).join(', ') : decision.by;
       this.current.record.approvalComment = everyone ? everyone.filter((given) => given.comment).map((given) => `${given.by}: ${given.comment}`).join('; ') || undefined : decision.comment;
     }
+  }
+
+  /**
+   * The freeze that holds a request starting now: `cfn-gitops freeze` (until it is lifted or its
+   * `until` passes), else a freeze window of the policy; undefined when none does.
+   */
+  freezeAt(now: Date, windows: readonly FreezeWindow[] = []): FreezeState | undefined {
+    const command = this.state.freeze;
+    if (command?.until !== undefined && Date.parse(command.until) <= now.getTime()) this.state.freeze = undefined;
+    if (this.state.freeze) return this.state.freeze;
+    const window = activeFreeze(windows, this.environment, now);
+    return window ? { source: 'window', reason: window.reason, until: window.until } : undefined;
+  }
+
+  /** The current request waits in phase Frozen. */
+  holdFrozen(freeze: FreezeState): void {
+    this.state.frozenBy = freeze;
+    this.setPhase(DeployPhase.Frozen);
+  }
+
+  /** The current request is no longer held (the freeze ended or was overridden). */
+  releaseFrozen(): void {
+    delete this.state.frozenBy;
+  }
+
+  /** Throws the reason a freeze would be refused (Update validator). */
+  validateFreeze(request: FreezeRequest, now: Date): void {
+    const problem = messageProblem(freezeRequestSchema, request);
+    if (problem) throw new Error(`invalid freeze: ${problem}`);
+    if (request.until !== undefined) {
+      const until = Date.parse(request.until);
+      if (Number.isNaN(until)) throw new Error(`invalid freeze: until "${request.until}" is not an ISO-8601 time`);
+      if (until <= now.getTime()) throw new Error(`invalid freeze: until ${request.until} has passed`);
+    }
+  }
+
+  /** Freezes the environment (again: the newest reason and `until` count). */
+  freeze(request: FreezeRequest, now: Date): string {
+    const again = this.state.freeze !== undefined;
+    this.state.freeze = {
+      source: 'command',
+      reason: request.reason.trim(),
+      at: now.toISOString(),
+      ...(request.by ? { by: request.by } : {}),
+      ...(request.until ? { until: new Date(Date.parse(request.until)).toISOString() } : {}),
+    };
+    this.freezeChanges += 1;
+    const running = this.current && this.state.phase !== DeployPhase.Frozen && this.state.phase !== DeployPhase.WaitingForApproval ? `; deployment #${this.current.record.number} runs on to its end` : '';
+    return `${again ? 'frozen again' : 'frozen'}${request.by ? ` by ${request.by}` : ''}: ${this.state.freeze.reason}${this.state.freeze.until ? ` until ${this.state.freeze.until}` : ' until unfreeze'}${running}`;
+  }
+
+  /** Throws the reason an unfreeze would be refused (Update validator). */
+  validateUnfreeze(request: unknown, now: Date): void {
+    const problem = messageProblem(unfreezeRequestSchema, request);
+    if (problem) throw new Error(`invalid unfreeze: ${problem}`);
+    const command = this.state.freeze;
+    if (!command || (command.until !== undefined && Date.parse(command.until) <= now.getTime())) throw new Error(`${this.environment} is not frozen`);
+  }
+
+  /** Lifts the freeze set by `cfn-gitops freeze`; freeze windows stay. */
+  unfreeze(by?: string): string {
+    this.state.freeze = undefined;
+    this.freezeChanges += 1;
+    const held = this.state.frozenBy?.source === 'command' && this.current ? `; deployment #${this.current.record.number} goes ahead` : '';
+    return `unfrozen${by ? ` by ${by}` : ''}${held}`;
   }
 
   /** Throws when the request is malformed or there is nothing to cancel. */
@@ -324,6 +427,7 @@ export class EnvironmentController {
     this.finish(work.record, result, message, now);
     this.current = undefined;
     this.closeApproval();
+    this.releaseFrozen();
     const { request } = work;
     if (result === DeploymentResult.Succeeded) {
       this.state.lastSuccessful = work.record;

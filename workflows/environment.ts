@@ -26,6 +26,7 @@ import {
   cancelUpdate,
   deploymentProgressSignal,
   desiredStateSignal,
+  freezeUpdate,
   healSignal,
   rejectSignal,
   rejectUpdate,
@@ -33,6 +34,7 @@ import {
   ORDER_CONFLICT,
   submitUpdate,
   syncStatusSignal,
+  unfreezeUpdate,
   WATCH_REFUSED,
   watchRequestUpdate,
   type EnvironmentWorkflowInput,
@@ -61,6 +63,8 @@ const { previewStackChanges } = proxyActivities<Activities>({
 });
 /** Marks histories whose approval gate previews the pipeline stack's change set. */
 const PREVIEW_PATCH = 'approval-change-set-preview';
+/** Marks histories where a freeze (window or `cfn-gitops freeze`) held a request in phase Frozen. */
+const FREEZE_PATCH = 'freeze-gate';
 
 /** The change set summary for the approver; a preview that fails says why instead of blocking the approval. */
 async function previewPipelineChanges(request: DesiredState, region: string): Promise<string[]> {
@@ -129,6 +133,9 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     env.decide(kind, decision, new Date());
     log.info(`${kind}d`, { environment: env.environment, by: decision.by, comment: decision.comment });
     const approval = env.getState().approval;
+    if (kind === 'approve' && !approval && decision.overrideFreeze) {
+      return { environment: env.environment, accepted: true, message: `freeze overridden by ${decision.by}: the deployment goes ahead` };
+    }
     if (kind === 'approve' && env.decision === undefined && approval?.approvals) {
       // One of several: the gate stays closed until the last one needed.
       publish(env);
@@ -198,6 +205,26 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
     log.info('self-heal: deploying the desired state again', { environment: env.environment, reason: request.reason });
     take({ ...last, redeploy: true, reason: `self-heal: ${request.reason}` });
   });
+  setHandler(
+    freezeUpdate,
+    (request) => {
+      const message = env.freeze(request, now());
+      log.info('frozen', { environment: env.environment, by: request.by, reason: request.reason, until: request.until });
+      publish(env);
+      return { environment: env.environment, accepted: true, message };
+    },
+    { validator: (request) => env.validateFreeze(request, now()) },
+  );
+  setHandler(
+    unfreezeUpdate,
+    (request) => {
+      const message = env.unfreeze(request?.by);
+      log.info('unfrozen', { environment: env.environment, by: request?.by });
+      publish(env);
+      return { environment: env.environment, accepted: true, message };
+    },
+    { validator: (request) => env.validateUnfreeze(request, now()) },
+  );
   setHandler(stateQuery, () => env.getState());
   // Set while the run ends (continue-as-new, or the end of a deleted environment): waiting
   // watchers are answered `continuing` so that they ask the next run, and never hold this one.
@@ -291,6 +318,8 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
     env.closeApproval();
   }
 
+  if (!(await freezeGate(env, work, policy))) return;
+
   // The deployment's first phase is set here, where it starts (recorded before: Queued, then a signal).
   const startPhase = patched(LEAN_PROGRESS_PATCH) ? firstPhase(request.action) : DeployPhase.Queued;
   env.setPhase(startPhase);
@@ -344,6 +373,45 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   publish(env);
 }
 
+/**
+ * Holds the current request in phase Frozen while a freeze (`cfn-gitops freeze`, or a window of
+ * the policy) lasts: a timer to the freeze's end, woken early by an unfreeze, a new freeze, an
+ * `approve --override-freeze`, a cancel or a newer request (which replaces this one). False when
+ * the request ended here. Histories recorded before freezes never held one, so their commands
+ * are unchanged; a hold is marked with {@link FREEZE_PATCH}.
+ */
+async function freezeGate(env: EnvironmentController, work: Work, policy: EnvironmentPolicy): Promise<boolean> {
+  const now = () => new Date();
+  let freeze = env.freezeOverride ? undefined : env.freezeAt(now(), policy.freezes);
+  if (!freeze) return true;
+  patched(FREEZE_PATCH);
+  env.allowSelfOverride = policy.allowSelfApproval;
+  while (freeze && !env.freezeOverride) {
+    env.holdFrozen(freeze);
+    log.info('frozen: the request waits', { environment: env.environment, commit: work.request.commit.sha, reason: freeze.reason, until: freeze.until });
+    publish(env);
+    const changes = env.freezeChanges;
+    const woken = () => env.freezeOverride !== undefined || env.hasWork() || env.cancelRequested !== undefined || env.freezeChanges !== changes;
+    if (freeze.until) await condition(woken, Math.max(1, Date.parse(freeze.until) - now().getTime()));
+    else await condition(woken);
+    if (env.cancelRequested) {
+      const by = env.cancelRequested.by;
+      env.finishCurrent(DeploymentResult.Cancelled, `cancelled${by ? ` by ${by}` : ''} while frozen; AWS untouched`, now());
+      publish(env);
+      return false;
+    }
+    if (env.hasWork() && !env.freezeOverride) {
+      env.finishCurrent(DeploymentResult.Superseded, `replaced by a newer request while frozen (${freeze.reason}); AWS untouched`, now());
+      publish(env);
+      return false;
+    }
+    freeze = env.freezeOverride ? undefined : env.freezeAt(now(), policy.freezes);
+  }
+  if (env.freezeOverride) log.info('freeze overridden', { environment: env.environment, by: env.freezeOverride.by });
+  env.releaseFrozen();
+  return true;
+}
+
 /** Search attributes and current details from the state, so the Temporal UI tells the story. */
 function publish(env: EnvironmentController): void {
   const state = env.getState();
@@ -371,6 +439,8 @@ function publish(env: EnvironmentController): void {
       ? `waiting for approval: app ${state.approval.currentVersion ?? '-'} → ${state.approval.newVersion ?? 'delete'}, commit ${shortSha(state.approval.commit.sha)} by ${state.approval.commit.author.name}, expires ${state.approval.expiresAt}` +
         (state.approval.pipelineChanges ? `; pipeline stack: ${state.approval.pipelineChanges.length ? state.approval.pipelineChanges.join('; ') : 'no change'}` : '')
       : '',
+    state.frozenBy ? `frozen: ${state.frozenBy.reason}${state.frozenBy.until ? ` until ${state.frozenBy.until}` : ' until unfreeze'}; approve --override-freeze lets it go ahead` : '',
+    state.freeze && !state.frozenBy ? `freeze: ${state.freeze.reason}${state.freeze.until ? ` until ${state.freeze.until}` : ' until unfreeze'}; nothing new starts` : '',
     state.sync ? `sync: ${state.sync.status}${state.sync.message ? ` (${state.sync.message})` : ''}` : '',
     state.lastResult ? `last: #${state.lastResult.number} ${state.lastResult.result}: ${state.lastResult.message ?? ''}` : '',
     env.ignoredMessage ? `note: ${env.ignoredMessage}` : '',

@@ -109,7 +109,7 @@ describe('replay of recorded histories', () => {
     }
   });
 
-  it("cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths, and start --wait's watch waiting on a deployment", () => {
+  it("cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths, start --wait's watch waiting on a deployment, and freezes", () => {
     const environments = histories.filter((h) => workflowType(h.history) === 'environmentWorkflow');
     const deployments = histories.filter((h) => workflowType(h.history) === 'deploymentWorkflow');
     expect(environments.length).toBeGreaterThanOrEqual(10);
@@ -124,7 +124,7 @@ describe('replay of recorded histories', () => {
     for (const activity of ['publishSource', 'inspectStack', 'createStack', 'updateStack', 'findInitialExecution', 'startPipelineExecution', 'waitForPipelineExecution', 'stopPipelineExecution', 'deleteStack', 'continueUpdateRollback']) {
       expect([activity, scheduled.has(activity)]).toEqual([activity, true]);
     }
-    expect(new Set(environments.flatMap((h) => updates(h.history)))).toEqual(new Set(['submit', 'approve', 'watchRequest']));
+    expect(new Set(environments.flatMap((h) => updates(h.history)))).toEqual(new Set(['submit', 'approve', 'watchRequest', 'freeze', 'unfreeze']));
     expect(environments.some((h) => watchThatWaited(h.history))).toBe(true);
     expect(new Set(deployments.map((h) => ending(h.history)))).toEqual(new Set(['Completed', 'Failed', 'Canceled']));
     // A worker killed mid-wait: an attempt timed out (heartbeat) and the next one finished the wait.

@@ -27,4 +27,5 @@ export const TEST_NAMESPACES = {
   dora: 'it-dora',
   wait: 'it-wait',
   rollout: 'it-rollout',
+  freeze: 'it-freeze',
 } as const;

@@ -13,6 +13,7 @@ import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, watchRequestUpdate, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, WatchOutcome, type DesiredState, type EnvironmentState, type PhaseStep } from '../../common/types';
+import type { FreezeWindow } from '../../common/freeze';
 import type { environmentWorkflow } from '../../workflows/environment';
 import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
 import { APPROVAL_WINDOW_MS, AUTHOR, desiredState, FakeAws, type DesiredOptions, type PipelineStackState } from '../support/workflow-fixtures';
@@ -538,4 +539,95 @@ describe('a refused signal', () => {
       const details = await waitForDetails('the refusal', (text) => /cancel by Carol ignored/.test(text));
       expect(details).toContain('cancel by Carol ignored: nothing runs or waits in development');
     }));
+});
+
+describe('a freeze window (CFN_GITOPS_FREEZE)', () => {
+  /** The policy of FakeAws with the given freeze windows. */
+  const freezing = (aws: FakeAws, freezes: FreezeWindow[]) =>
+    aws.activities.getPolicy.mockImplementation(async (input) => ({
+      protected: input.environment === 'prod' || input.repoProtected,
+      approvalWindowMs: APPROVAL_WINDOW_MS,
+      allowSelfApproval: false,
+      selfHeal: false,
+      region: input.region ?? 'us-east-1',
+      freezes,
+    }));
+  const frozen = (state: EnvironmentState) => state.phase === DeployPhase.Frozen;
+
+  it('holds a push in phase Frozen with AWS untouched, then deploys when the window ends', () => {
+    const aws = new FakeAws();
+    return withEnvironment(
+      'development',
+      async ({ push: send, waitFor, waitForDetails }) => {
+        // A window of a few seconds that ends by itself: earlier tests may leave work that keeps
+        // the server from skipping time, so the test waits for it in real time.
+        const now = await env.currentTimeMs();
+        const end = new Date(now + 6_000).toISOString();
+        freezing(aws, [{ environments: ['dev*'], reason: 'release day', start: new Date(now - 60_000).toISOString(), end }]);
+        await send({ sha: 'f1000000', generation: 1, appVersion: '1.0.0' });
+        const held = await waitFor('the freeze', frozen);
+        expect(held.frozenBy).toEqual({ source: 'window', reason: 'release day', until: end });
+        expect(held.current).toMatchObject({ number: 1, appVersion: '1.0.0' });
+        expect(await waitForDetails('the freeze in the details', (text) => text.includes('frozen: release day'))).toContain(`until ${end}`);
+        expect(aws.callOrder()).toEqual(['getPolicy']);
+        expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
+
+        const done = await waitFor('the deployment', ended(1));
+        expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.0.0' });
+        expect(done.frozenBy).toBeUndefined();
+        expect(Date.parse(done.lastResult!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(end));
+        expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+      },
+      aws,
+    );
+  });
+
+  it('lets a push through with an approval that overrides the freeze, refusing the author and a plain approval', () => {
+    const aws = new FakeAws();
+    return withEnvironment(
+      'development',
+      async ({ push: send, signal, waitFor, waitForDetails }) => {
+        const now = await env.currentTimeMs();
+        freezing(aws, [{ environments: ['development'], reason: 'weekend', cron: '0 0 * * *', durationMs: 86_400_000 }]);
+        await send({ sha: 'f2000000', generation: 1, appVersion: '2.0.0' });
+        const held = await waitFor('the freeze', frozen);
+        expect(held.frozenBy).toMatchObject({ source: 'window', reason: 'weekend' });
+        expect(Date.parse(held.frozenBy!.until!)).toBeGreaterThan(now);
+
+        await signal(approveSignal, { by: 'Bob' });
+        expect(await waitForDetails('the refusal', (text) => /approve by Bob ignored/.test(text))).toContain('approve --override-freeze lets it go ahead');
+        await signal(approveSignal, { by: AUTHOR.email, overrideFreeze: true });
+        expect(await waitForDetails('the refusal', (text) => /may not let it through the freeze/.test(text))).toContain('ask someone else');
+        expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
+
+        await signal(approveSignal, { by: 'Bob', overrideFreeze: true, comment: 'hotfix' });
+        const done = await waitFor('the deployment', ended(1));
+        expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '2.0.0', freezeOverriddenBy: 'Bob' });
+        expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+      },
+      aws,
+    );
+  });
+
+  it('replaces a held push with a newer one (latest wins) and ends a cancelled one with AWS untouched', () => {
+    const aws = new FakeAws();
+    return withEnvironment(
+      'development',
+      async ({ push: send, signal, waitFor }) => {
+        const now = await env.currentTimeMs();
+        freezing(aws, [{ environments: ['*'], reason: 'incident', start: new Date(now - 60_000).toISOString(), end: new Date(now + 86_400_000).toISOString() }]);
+        await send({ sha: 'f3000000', generation: 1, appVersion: '3.0.0' });
+        await waitFor('the freeze', frozen);
+        await send({ sha: 'f3100000', generation: 2, appVersion: '3.1.0' });
+        const second = await waitFor('the newer push held', (s) => frozen(s) && s.current?.number === 2);
+        expect(record(second, 1)).toMatchObject({ result: DeploymentResult.Superseded, message: 'replaced by a newer request while frozen (incident); AWS untouched' });
+        await signal(cancelSignal, { by: 'Carol' });
+        const done = await waitFor('the cancel', ended(2));
+        expect(done.lastResult).toMatchObject({ result: DeploymentResult.Cancelled, message: 'cancelled by Carol while frozen; AWS untouched' });
+        expect(aws.activities.startPipelineExecution).not.toHaveBeenCalled();
+        expect(aws.activities.publishSource).not.toHaveBeenCalled();
+      },
+      aws,
+    );
+  });
 });
