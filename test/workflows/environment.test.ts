@@ -463,10 +463,10 @@ describe('a sync, by the state of the pipeline stack', () => {
 describe('a long-lived environment', () => {
   it('continues as new when its history grows, carrying what it applied, its count and its refusals', () =>
     withEnvironment('development', async ({ handle, push: send, pushStarting, waitFor, waitForDetails }) => {
-      await pushStarting({ sha: 'c1000000', generation: 5, appVersion: '1.0.0' }, { continueAsNewAfterEvents: 25 });
+      await pushStarting({ sha: 'c1000000', generation: 5, appVersion: '1.0.0' }, { continueAsNewAfterEvents: 15 });
       const firstRun = (await handle.describe()).runId;
       await waitFor('the first deployment', ended(1));
-      // Idle past 25 events, the workflow continues as new; the run id changes, the state stays.
+      // Idle past 15 events, the workflow continues as new; the run id changes, the state stays.
       const carried = await poll('a new run', () => handle.describe(), (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
       expect(carried.runId).not.toBe(firstRun);
       const state = await handle.query(stateQuery);
