@@ -1,9 +1,10 @@
 /**
  * Many long deployments on one worker: N environments (default 1,000) whose pipelines run a long
- * time (default 10 minutes) are pushed at once to ONE `cfn-gitops worker` process with the SDK's
- * default tuning, against a Temporal dev server and the emulator this bench starts. Once every
- * execution runs and a few poll cycles have passed, it prints, each beside its floor or target
- * measured in the same run:
+ * time (default 10 minutes) are pushed at once to ONE `cfn-gitops worker` process with the
+ * project's default settings, run by Node as the image runs it (the Dockerfile's NODE_OPTIONS,
+ * bench/support.ts `imageNodeEnv`), against a Temporal dev server and the emulator this bench
+ * starts. Once every execution runs and a few poll cycles have passed, it prints, each beside its
+ * floor or target measured in the same run:
  *
  * - time until every pipeline execution has started, beside the floor (signal-with-start plus
  *   one StartPipelineExecution activity per environment, bench/support.ts `measureStartFloor`);
@@ -32,7 +33,7 @@ import { createGitReader } from '../starter/git';
 import { startPush } from '../starter/start';
 import { findTool, freePort, startDevServer, waitForPort } from '../worker/dev-server';
 import { readWorkerSettings } from '../worker/settings';
-import { awsEnv, control, deployFirstPush, createSyntheticRepo, measureStartFloor, pipelineOperations, pipelinesIdle, seconds, startEmulatorProcess, startWorkerProcess, waitForExecutions } from './support';
+import { awsEnv, control, deployFirstPush, createSyntheticRepo, imageNodeEnv, measureStartFloor, pipelineOperations, pipelinesIdle, seconds, startEmulatorProcess, startWorkerProcess, waitForExecutions } from './support';
 
 const N = Number(process.env.BENCH_ENVIRONMENTS ?? 1000);
 const PIPELINE_SECONDS = Number(process.env.BENCH_PIPELINE_SECONDS ?? 600);
@@ -130,9 +131,9 @@ async function main(): Promise<void> {
     await control(url, 'PUT', '/timing', { actionMs: (PIPELINE_SECONDS * 1000) / 2, stackOperationMs: (PIPELINE_SECONDS * 1000) / 2 });
     console.log(`setup: ${N} environments in git and in the emulator, a push that changes all of them, pipelines of ${PIPELINE_SECONDS} s; Temporal on ${server.address}, emulator on ${url}`);
 
-    // ONE worker, the SDK's default tuning; no drift sweep, so every AWS call is a deployment's.
+    // ONE worker, the project's defaults and Node as the image runs it; no drift sweep, so every AWS call is a deployment's.
     const healthPort = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: server.address, ...awsEnv(url), CFN_GITOPS_HEALTH_PORT: String(healthPort), CFN_GITOPS_LOG_LEVEL: 'WARN', CFN_GITOPS_DRIFT_INTERVAL: '0' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...imageNodeEnv(process.env), TEMPORAL_ADDRESS: server.address, ...awsEnv(url), CFN_GITOPS_HEALTH_PORT: String(healthPort), CFN_GITOPS_LOG_LEVEL: 'WARN', CFN_GITOPS_DRIFT_INTERVAL: '0' };
     // Tuning and poll settings in the bench's own environment pass through, and are printed.
     const tuned = Object.keys(env).filter((name) => /^CFN_GITOPS_(MAX_|ACTIVITY_POLLERS|WORKFLOW_POLLERS|POLL_)/.test(name)).map((name) => `${name}=${env[name]}`);
     const worker = await startWorkerProcess(env);
@@ -148,10 +149,19 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const since = new Date(t0).toISOString();
     const startBegan = performance.now();
-    const { report } = await startPush({ client: temporal.client, git: createGitReader(repo.dir), taskQueue: settings.taskQueue, push: { before: repo.before, after: repo.after }, concurrency: START_CONCURRENCY });
+    const push = () => startPush({ client: temporal.client, git: createGitReader(repo.dir), taskQueue: settings.taskQueue, push: { before: repo.before, after: repo.after }, concurrency: START_CONCURRENCY });
+    const { report } = await push();
+    // On a loaded machine a few submissions can miss their deadline; they are sent again, as a
+    // person would re-run `start` (the same push: the ones that did arrive answer duplicate).
+    let resent = 0;
+    for (let round = 0; round < 3 && report.environments.some((e) => e.status === 'error'); round++) {
+      resent += report.environments.filter((e) => e.status === 'error').length;
+      const again = new Map((await push()).report.environments.map((e) => [e.environment, e]));
+      report.environments = report.environments.map((e) => (e.status === 'error' ? (again.get(e.environment) ?? e) : e));
+    }
     const startMs = performance.now() - startBegan;
-    const accepted = report.environments.filter((e) => e.status === 'accepted').length;
-    if (accepted !== N) throw new Error(`start accepted ${accepted} of ${N}`);
+    const accepted = report.environments.filter((e) => e.status === 'accepted' || e.status === 'duplicate').length;
+    if (accepted !== N) throw new Error(`start accepted ${accepted} of ${N}: ${report.environments.find((e) => e.status !== 'accepted' && e.status !== 'duplicate')?.error ?? ''}`);
     await temporal.close();
 
     // Until every execution has started; the worker's RSS meanwhile.
@@ -194,9 +204,10 @@ async function main(): Promise<void> {
     const rssStats = stats(rss);
     const breakdown = [...byOperation.entries()].sort((a, b) => b[1] - a[1]).map(([op, n]) => `${op} ${(n / N).toFixed(1)}`).join(', ');
     console.log('');
-    console.log(`bench:scale  ${new Date().toISOString().slice(0, 10)}  N=${N}, pipelines ${PIPELINE_SECONDS} s, one worker, ${tuned.length ? tuned.join(' ') : 'default settings'}, node ${process.version}`);
+    const nodeSettings = Object.entries(imageNodeEnv()).map(([name, value]) => `${name}="${value}"`).join(' ');
+    console.log(`bench:scale  ${new Date().toISOString().slice(0, 10)}  N=${N}, pipelines ${PIPELINE_SECONDS} s, one worker, ${tuned.length ? tuned.join(' ') : 'default settings'}, node ${process.version} with the image's ${nodeSettings}`);
     row(`push → all ${N} pipeline executions started`, seconds(executionsMs), `floor ${seconds(floorMs)}${floor.count < N ? ` (measured on ${floor.count}: ${seconds(floor.ms)}, scaled)` : ''}, ${(executionsMs / floorMs).toFixed(1)}× the floor`);
-    row(`  of which start (update-with-start, ${START_CONCURRENCY} at a time)`, seconds(startMs));
+    row(`  of which start (update-with-start, ${START_CONCURRENCY} at a time)`, seconds(startMs), resent ? `${resent} submissions missed their deadline and were sent again` : '');
     row(`activity slots in use while ${running} of ${N} wait (${slots.length} samples, ${windowSeconds.toFixed(0)} s)`, `max ${slotStats.max}, mean ${slotStats.mean.toFixed(2)}`, `of ${SDK_ACTIVITY_SLOTS} slots; target ~0`);
     row('  polls served meanwhile (GetPipelineExecution)', `${windowPolls} (${(windowPolls / windowSeconds).toFixed(1)}/s)`);
     row('  workflow activations in flight', `max ${activationStats.max}, mean ${activationStats.mean.toFixed(2)}`, `${cached} workflows cached`);

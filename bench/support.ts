@@ -70,6 +70,29 @@ export interface BenchWorker {
   stop(): Promise<void>;
 }
 
+/** What the image sets for Node, in the Dockerfile's `ENV`: V8's heap sizes. */
+const IMAGE_NODE_SETTINGS = ['NODE_OPTIONS'] as const;
+
+/**
+ * The Node settings the image runs the worker with, read from the Dockerfile's `ENV` lines, so a
+ * bench measures the worker as it ships (`npx cfn-gitops worker` has them only if they are set
+ * in its environment). A NODE_OPTIONS already in `env` comes first, so a bench run can add its
+ * own (e.g. `--require` of a probe) and the image's still apply.
+ * @throws Error if the Dockerfile sets none of them.
+ */
+export function imageNodeEnv(env: NodeJS.ProcessEnv = {}): Record<string, string> {
+  const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
+  const found: Record<string, string> = {};
+  for (const line of dockerfile.split('\n').filter((l) => l.startsWith('ENV '))) {
+    for (const [, name, quoted, bare] of line.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) {
+      if ((IMAGE_NODE_SETTINGS as readonly string[]).includes(name!)) found[name!] = quoted ?? bare!;
+    }
+  }
+  if (Object.keys(found).length === 0) throw new Error(`the Dockerfile sets none of ${IMAGE_NODE_SETTINGS.join(', ')}`);
+  if (found.NODE_OPTIONS && env.NODE_OPTIONS) found.NODE_OPTIONS = `${env.NODE_OPTIONS} ${found.NODE_OPTIONS}`;
+  return found;
+}
+
 /** Starts `cfn-gitops worker` with `env` and resolves once it polls; rejects with its output if it exits first. */
 export async function startWorkerProcess(env: NodeJS.ProcessEnv): Promise<BenchWorker> {
   // BENCH_WORKER_PROFILE=<dir>: the worker writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
