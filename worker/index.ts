@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { NativeConnection, Runtime, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { createAwsClients } from './aws-clients';
@@ -7,6 +8,7 @@ import { WORKFLOW_INTERCEPTOR_MODULES } from './bundle';
 import { connectionOptions } from '../common/temporal-settings';
 import { connectClient } from '../starter/client';
 import { startHealthServer } from './health';
+import { heapAdvice } from './memory';
 import { createWorkerMetrics } from './metrics';
 import { ensureDriftSchedule } from './schedule';
 import type { WorkerSettings, WorkerTuning } from './settings';
@@ -56,6 +58,8 @@ export async function runWorker(settings: WorkerSettings, options: RunWorkerOpti
   // Before any connection: the Runtime is the process's, and the first connection would install a default one.
   const runtime = await installRuntime({ logLevel: options.logLevel, sdkMetrics: settings.healthPort !== undefined });
   if (runtime.problem) Runtime.instance().logger.warn(`the worker's /metrics serves no Temporal SDK metrics: ${runtime.problem}`);
+  const heap = heapAdvice({ heapLimitMb: getHeapStatistics().heap_size_limit / 2 ** 20, maxCachedWorkflows: settings.tuning.maxCachedWorkflows ?? 0 });
+  if (heap) Runtime.instance().logger[heap.level](heap.message);
   const metrics = createWorkerMetrics();
   const aws = createAwsClients({ endpointUrl: settings.endpointUrl, onAttempt: (attempt) => metrics.awsAttempt(attempt) });
   const connection = await NativeConnection.connect(connectionOptions(settings.temporal, readFileSync));
