@@ -147,8 +147,14 @@ describe('metrics: the worker and the server, as Prometheus scrapes them', () =>
     expect(valueOf(scrape, 'process_resident_memory_bytes')).toBeGreaterThan(10 * 1024 * 1024);
     scrapes.worker = scrape;
 
-    // The server's view: one approval pending, two environments synced, prod out of sync.
-    const fromServer = await scrapeServer();
+    // The server's view: one approval pending, two environments synced, prod out of sync. Its
+    // metrics answer from a status snapshot up to 5 s old, so the scrape is asked until it has caught up.
+    const fromServer = await until(
+      scrapeServer,
+      (s) => valueOf(s, 'cfn_gitops_pending_approvals') === 1 && valueOf(s, 'cfn_gitops_environments', { sync_status: 'Synced' }) === 2,
+      'the server sees prod waiting and two environments synced',
+      15_000,
+    );
     expect(fromServer.problems).toEqual([]);
     expect(valueOf(fromServer, 'cfn_gitops_pending_approvals')).toBe(1);
     expect(valueOf(fromServer, 'cfn_gitops_environments', { sync_status: 'Synced' })).toBe(2);
