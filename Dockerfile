@@ -35,8 +35,9 @@ ENV NODE_ENV=production
 # full GC and keeps a 32 MB young generation, so the SDK's workflow thread and the main thread,
 # each holding about 45 MB, peaked near 190 and 140 MB, and RSS reached 539 MB. A 512 MB old space
 # sets V8's growth near 1.4x and 4 MB semi-spaces a young generation of 8 MB: 317 MB, the start
-# burst unchanged. The server and the CLI run well within these; set other values with
-# -e NODE_OPTIONS=... (each cached workflow, CFN_GITOPS_MAX_CACHED_WORKFLOWS, takes about 0.45 MB).
+# burst unchanged. The server and the CLI get the same limits; give any of them others with
+# -e NODE_OPTIONS=... (the worker's heap must hold 100 MB and 0.5 MB per cached workflow,
+# CFN_GITOPS_MAX_CACHED_WORKFLOWS: 512 MB holds about 800; worker/memory.ts).
 ENV NODE_OPTIONS="--max-old-space-size=512 --max-semi-space-size=4"
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
