@@ -8,6 +8,16 @@ import type { DesiredState } from '../common/types';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
+/** Hashes each distinct body once: every sync of a push carries the same two template strings. */
+function hasher(): (body: string) => string {
+  const known = new Map<string, string>();
+  return (body) => {
+    let hash = known.get(body);
+    if (hash === undefined) known.set(body, (hash = sha256(body)));
+    return hash;
+  };
+}
+
 /**
  * Stores the push's templates by hash in the artifact bucket (one small workflow per bucket and
  * template pair, normally one per push) and swaps each sync's bodies for their hashes, so the
@@ -16,12 +26,13 @@ const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').diges
  * submitted; deletes need no templates).
  */
 export async function storeTemplates(client: Client, taskQueue: string, environments: PlannedEnvironment[]): Promise<Map<PlannedEnvironment, string>> {
+  const hashOf = hasher();
   const groups = new Map<string, { input: StoreTemplatesInput; members: PlannedEnvironment[] }>();
   for (const planned of environments) {
     const desired = planned.desired;
     if (!desired?.templates) continue;
     const { pipeline, environment } = desired.templates;
-    const hashes = { pipeline: sha256(pipeline), environment: sha256(environment) };
+    const hashes = { pipeline: hashOf(pipeline), environment: hashOf(environment) };
     const { artifactBucket: bucket, region } = desired.settings;
     const key = sha256(JSON.stringify([bucket, region ?? '', hashes.pipeline, hashes.environment]));
     const group = groups.get(key) ?? {
@@ -43,7 +54,7 @@ export async function storeTemplates(client: Client, taskQueue: string, environm
           staticSummary: `store ${input.templates.length} template(s) in ${input.bucket}`,
         });
         const byHash = new Map(stored.map((ref) => [ref.sha256, ref]));
-        for (const planned of members) planned.desired = byReference(planned.desired!, byHash);
+        for (const planned of members) planned.desired = byReference(planned.desired!, byHash, hashOf);
       } catch (error) {
         for (const planned of members) failed.set(planned, `${planned.environment}: not submitted: ${storeFailure(error)}`);
       }
@@ -60,9 +71,9 @@ function storeFailure(error: unknown): string {
 }
 
 /** The desired state with its template bodies replaced by their stored hashes. */
-function byReference(desired: DesiredState, stored: Map<string, TemplateRef>): DesiredState {
+function byReference(desired: DesiredState, stored: Map<string, TemplateRef>, hashOf: (body: string) => string): DesiredState {
   const { templates, ...rest } = desired;
-  const ref = (body: string): TemplateRef => stored.get(sha256(body))!;
+  const ref = (body: string): TemplateRef => stored.get(hashOf(body))!;
   const templateRefs: TemplateRefs = { pipeline: ref(templates!.pipeline), environment: ref(templates!.environment) };
   return { ...rest, templateRefs };
 }
