@@ -95,6 +95,9 @@ const parameterName = z
   .pipe(limited(maxChars(LIMITS.parameterNameChars, 'CloudFormation\'s limit on a parameter name')))
   .pipe(limited((name) => reservedParameterProblem(name) ?? true));
 
+const EXPIRES_FORM = 'expires is a date or a time with its zone, e.g. 2026-12-31 or 2026-12-31T18:00:00Z';
+const TTL_FORM = 'ttl is how long after the first deploy the environment expires, e.g. 7d, 12h or 30m';
+
 /** Schema of `<env>/config.yaml`. Unknown keys are refused so that a typo is not silently ignored. */
 export const environmentConfigSchema = z
   .object({
@@ -120,9 +123,37 @@ export const environmentConfigSchema = z
     protected: z.boolean().optional(),
     // Raises the orchestrator's count, never lowers it; more than one makes the environment protected.
     requiredApprovals: z.coerce.number().int('a whole number of people').min(1, 'at least 1').max(10, 'at most 10').optional(),
+    expires: z
+      .string({ error: EXPIRES_FORM })
+      .transform((value, context) => {
+        const at = expiresTime(value);
+        if (at === undefined) {
+          context.addIssue({ code: 'custom', message: EXPIRES_FORM });
+          return z.NEVER;
+        }
+        return at;
+      })
+      .optional(),
+    ttl: z
+      .string({ error: TTL_FORM })
+      .refine((value) => (durationOrUndefined(value) ?? 0) > 0, { message: TTL_FORM })
+      .optional(),
     description: limited(maxChars(LIMITS.descriptionChars)).optional(),
   })
-  .strict();
+  .strict()
+  .refine((config) => config.expires === undefined || config.ttl === undefined, { message: 'set expires or ttl, not both: remove one of them', path: ['ttl'] });
+
+/**
+ * `expires:` as an ISO-8601 time: a date is its 00:00 UTC; a time needs its zone (`Z` or
+ * `+01:00`), so that every worker reads the same moment. Undefined when it is neither.
+ * @example expiresTime('2026-12-31') // '2026-12-31T00:00:00.000Z'
+ */
+function expiresTime(value: string): string | undefined {
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const time = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+  const at = Date.parse(value);
+  return (date || time) && !Number.isNaN(at) ? new Date(at).toISOString() : undefined;
+}
 
 /** Schema of `common/gitops.yaml`; every field is optional. */
 export const repoSettingsSchema = z

@@ -55,6 +55,8 @@ export const desiredStateSchema: Schema = object({
       parameters: record(upTo(255), upTo(4_096)),
       protected: optional(boolean()),
       description: optional(upTo()),
+      expires: optional(upTo(64)),
+      ttl: optional(upTo(64)),
     }),
   ),
   templates: optional(object({ pipeline: upTo(TEMPLATE_BODY), environment: upTo(TEMPLATE_S3) })),

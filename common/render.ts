@@ -105,7 +105,8 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
       r.url,
     ]),
   );
-  return (note ? `note: ${note}\n` : '') + table;
+  const warnings = rows.filter((r) => r.expiryWarning).map((r) => `warning: ${r.environment} ${r.expiryWarning}`);
+  return [...(note ? [`note: ${note}`] : []), ...warnings, table].join('\n');
 }
 
 /** Where an environment stands in a running rollout: `wave 3 of 3, waits for wave 2 (rollout of abc1234, cfn-gitops-rollout/<sha>)`. */
@@ -118,6 +119,8 @@ export function rolloutText(rollout: NonNullable<EnvironmentStatus['rollout']>):
 export function renderStatusDetail(detail: EnvironmentDetail, now: number): string {
   const lines = [renderStatusTable([detail], now)];
   if (detail.rollout) lines.push('', `rollout: ${rolloutText(detail.rollout)}`);
+  if (detail.expiry && !detail.expiryWarning) lines.push('', `expires: ${detail.expiry.at} (${detail.expiry.rule})`);
+  if (detail.expired) lines.push('', `expired: at ${detail.expired.at} (${detail.expired.rule}); its stacks were deleted; a push that changes its config with a later date brings it back`);
   if (detail.desiredError) lines.push('', `config error: ${detail.desiredError}`);
   if (detail.syncMessage) lines.push('', `sync: ${detail.syncStatus} (${detail.syncMessage})`);
   if (detail.lastResultMessage) lines.push('', `last result: ${detail.lastResult}: ${detail.lastResultMessage}`);

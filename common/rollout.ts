@@ -71,8 +71,12 @@ export interface RolloutEntry {
   action: Action;
   /** 1-based wave number. */
   wave: number;
-  /** The request's result once it has ended, else where it stands; `invalid`, `error` or `stale` when it could not be submitted. */
-  status: RolloutStatus | DeploymentResult | 'invalid' | 'error' | 'stale';
+  /**
+   * The request's result once it has ended, else where it stands; `invalid`, `error` or `stale`
+   * when it could not be submitted; `expired` when the environment expired and this push does
+   * not bring it back (that holds no later wave).
+   */
+  status: RolloutStatus | DeploymentResult | 'invalid' | 'error' | 'stale' | 'expired';
   message?: string;
 }
 

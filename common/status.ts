@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { environmentWorkflowId, shortSha } from './names';
+import { expiryWarning, type Expiry } from './expiry';
 import { syncStatusOf, underWay } from './sync';
 import { DeployPhase, SyncStatus, type DeploymentRecord, type EnvironmentState } from './types';
 
@@ -94,6 +95,12 @@ export interface EnvironmentStatus {
   url: string;
   /** Where the row's workflow facts come from: the workflow's `state` query, or only its search attributes when the query failed. */
   source: 'query' | 'search-attributes' | 'none';
+  /** When the environment expires (`expires` or `ttl` in its config), and by which rule. */
+  expiry?: Expiry;
+  /** Set within three days of the expiry: `expires in 2d 4h (ttl 7d from …)`. */
+  expiryWarning?: string;
+  /** The environment expired: when, by which rule; its stacks were deleted. */
+  expired?: { at: string; rule: string };
   /** The running rollout (`waves:`) the environment is in: its wave, the wave running, how many, the push. */
   rollout?: { wave: number; running: number; waves: number; commit: string; workflowId: string };
 }
@@ -110,7 +117,7 @@ export interface EnvironmentDetail extends EnvironmentStatus {
  * One row from a workflow's state (or search attributes) and git main.
  * @example statusRow({ environment: 'prod', url, workflow: { workflowId: 'cfn-gitops/prod', state, attributes: {} }, git })
  */
-export function statusRow(input: { environment: string; url: string; workflow?: WorkflowFacts; git?: GitMain }): EnvironmentStatus {
+export function statusRow(input: { environment: string; url: string; workflow?: WorkflowFacts; git?: GitMain; now?: number }): EnvironmentStatus {
   const { environment, workflow, git } = input;
   const state = workflow?.state;
   const phase = (state?.phase ?? workflow?.attributes.phase) as DeployPhase | undefined;
@@ -143,7 +150,14 @@ export function statusRow(input: { environment: string; url: string; workflow?: 
     row.syncCheckedAt = state.sync.checkedAt;
     row.syncMessage = state.sync.message;
   }
+  if (state?.expiry) {
+    row.expiry = { at: state.expiry.at, rule: state.expiry.rule };
+    const warning = expiryWarning(row.expiry, input.now ?? Date.now());
+    if (warning) row.expiryWarning = warning;
+  }
+  if (state?.expired) row.expired = { at: state.expired.endedAt, rule: state.expired.rule };
   row.syncStatus = syncStatusOf({
+    expired: state ? state.expired !== undefined : workflow?.attributes.syncStatus === SyncStatus.Expired,
     phase,
     running: state ? underWay(state) : false,
     desiredSource: row.desiredSource,
@@ -413,6 +427,7 @@ export const SYNC_LABELS: Record<SyncStatus, string> = {
   Orphaned: 'Orphaned',
   Progressing: 'Progressing',
   Unknown: 'Unknown',
+  Expired: 'Expired',
 };
 
 /** The desired column: the version, `(removed)`, `invalid config` or `-`. */

@@ -1,3 +1,4 @@
+import type { Expiry } from './expiry';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, type EnvironmentState, type SyncReport } from './types';
 
 /**
@@ -48,12 +49,15 @@ export interface SyncInputs {
   deployedVersion?: string;
   /** The workflow's last finding (`state.sync.status`, or the `SyncStatus` search attribute). */
   recorded?: SyncStatus;
+  /** The environment expired (`expires`/`ttl`) and its stacks were deleted. */
+  expired?: boolean;
 }
 
 /**
  * Git against AWS, as Argo CD compares them, in this order:
  * 1. a deployment under way is Progressing (one that waits for approval is not under way);
- * 2. a removed environment is Synced once deleted, Orphaned until then;
+ * 2. a removed environment is Synced once deleted (or expired), Orphaned until then; an expired
+ *    one is Expired (Orphaned when the sweep found its stacks back);
  * 3. with git main known, a folder without a live workflow is Missing;
  * 4. a request waiting for approval, or a desired version other than the deployed one, is OutOfSync;
  * 5. a recorded Progressing that nothing backs any more (an approval wait, a lost query) is
@@ -64,7 +68,8 @@ export interface SyncInputs {
 export function syncStatusOf(input: SyncInputs): SyncStatus {
   const { phase, desiredVersion, deployedVersion, recorded } = input;
   if (input.running || underWay({ phase })) return SyncStatus.Progressing;
-  if (input.removed) return phase === DeployPhase.Deleted ? SyncStatus.Synced : SyncStatus.Orphaned;
+  if (input.removed) return phase === DeployPhase.Deleted || input.expired ? SyncStatus.Synced : SyncStatus.Orphaned;
+  if (input.expired) return recorded === SyncStatus.Orphaned ? SyncStatus.Orphaned : SyncStatus.Expired;
   if (input.desiredSource === 'git' && (phase === undefined || phase === DeployPhase.Deleted)) return SyncStatus.Missing;
   if (phase === DeployPhase.WaitingForApproval || phase === DeployPhase.Frozen || (desiredVersion !== undefined && desiredVersion !== deployedVersion)) return SyncStatus.OutOfSync;
   if (recorded === SyncStatus.Progressing) return desiredVersion !== undefined ? SyncStatus.Synced : SyncStatus.OutOfSync;
@@ -97,6 +102,16 @@ export function syncOnFinished(
   }
   if (sync?.status === SyncStatus.Progressing) return { ...sync, status: SyncStatus.OutOfSync, message: `last deployment ${end.result}` };
   return sync;
+}
+
+/** The record once an expiry deleted the environment's stacks: Expired, with what brings it back. */
+export function syncOnExpired(expired: Expiry & { endedAt: string }): SyncReport {
+  return {
+    status: SyncStatus.Expired,
+    checkedAt: expired.endedAt,
+    drifted: [],
+    message: `expired (${expired.rule}); its stacks were deleted: a push that changes its config, with a later expires, brings it back`,
+  };
 }
 
 /** The record once a drift check reported: its finding, kept Progressing while a deployment is current. */
@@ -161,7 +176,8 @@ const DRIFT_LINES_LIMIT = 50;
  */
 export function assessSync(input: AssessInput): Assessment {
   const { environment, state, aws } = input;
-  const desired = state?.desired?.action === Action.Sync && state.phase !== DeployPhase.Deleted ? state.desired : undefined;
+  // An expired environment's folder stays in git, but nothing is desired of AWS until a push brings it back.
+  const desired = state?.desired?.action === Action.Sync && state.phase !== DeployPhase.Deleted && !state.expired ? state.desired : undefined;
   const base = { desiredVersion: desired?.appVersion, drifted: [] as string[] };
 
   // A request in hand: a deployment under way will bring AWS to git's version; one that waits
@@ -185,6 +201,11 @@ export function assessSync(input: AssessInput): Assessment {
   const deployedVersion = envStack?.parameters.AppVersion;
   const stacks = [envStack, pipeStack].filter((s): s is StackFacts => s !== null);
 
+  if (state?.expired) {
+    if (stacks.length === 0) return { done: true, finding: { ...syncOnExpired(state.expired), deployedVersion } };
+    const names = stacks.map((s) => s.name).join(' and ');
+    return { done: true, finding: { ...base, status: SyncStatus.Orphaned, deployedVersion, message: `${names} exist${stacks.length === 1 ? 's' : ''} in AWS but ${environment} expired at ${state.expired.endedAt} (${state.expired.rule})` } };
+  }
   if (!desired) {
     if (stacks.length === 0) return { done: true };
     if (state && !state.desired) {

@@ -1,3 +1,4 @@
+import type { Expiry } from './expiry';
 import type { TemplateRefs } from './templates';
 
 /**
@@ -42,6 +43,8 @@ export const SyncStatus = {
   Orphaned: 'Orphaned',
   Progressing: 'Progressing',
   Unknown: 'Unknown',
+  /** Its `expires` or `ttl` passed: its stacks were deleted, and only a push that changes its config brings it back. */
+  Expired: 'Expired',
 } as const;
 export type SyncStatus = (typeof SyncStatus)[keyof typeof SyncStatus];
 
@@ -64,6 +67,8 @@ export const SubmitOutcome = {
   Duplicate: 'duplicate',
   /** Older than what is applied or pending (by ancestry on main): ignored. */
   Stale: 'stale',
+  /** The environment expired and this request does not bring it back (same config, or a date that has passed too): ignored. */
+  Expired: 'expired',
 } as const;
 export type SubmitOutcome = (typeof SubmitOutcome)[keyof typeof SubmitOutcome];
 
@@ -115,6 +120,13 @@ export interface EnvironmentConfig {
   protected?: boolean;
   /** Approvals from distinct people a change needs: raises the orchestrator's count, never lowers it. */
   requiredApprovals?: number;
+  /**
+   * When the environment expires (ISO-8601; `2026-12-31` in the file is its 00:00 UTC): its
+   * stacks are deleted and its status is Expired until a push brings it back.
+   */
+  expires?: string;
+  /** Or: how long after its first deploy it expires, as written (`7d`, `12h`). */
+  ttl?: string;
   /** Free-form description shown in status and the dashboard. */
   description?: string;
 }
@@ -153,6 +165,11 @@ export interface DesiredState {
    * back to comparing `commit.generation` (old starters, signals, recorded histories).
    */
   follows?: string | null;
+  /**
+   * Set by the environment workflow on the delete it makes itself when the environment's
+   * expiry passes: the rule that expired. Never sent by the starter.
+   */
+  expiring?: Expiry;
 }
 
 /** What the environment workflow answers to a submitted desired state. */
@@ -329,4 +346,17 @@ export interface EnvironmentState {
   freeze?: FreezeState;
   /** The freeze that holds the current request in phase Frozen. */
   frozenBy?: FreezeState;
+  /** When the environment first deployed since it was created (or came back): `ttl` counts from it. */
+  firstDeployedAt?: string;
+  /**
+   * When what is applied expires (`expires` or `ttl` of its config); `retryAt` after an expiry
+   * delete that did not succeed.
+   */
+  expiry?: Expiry & { retryAt?: string };
+  /**
+   * Set once the environment expired (`endedAt`; its stacks deleted, if it had any): a push whose
+   * config differs from the one it expired under (`config`, a fingerprint), with an expiry still
+   * ahead, brings it back.
+   */
+  expired?: Expiry & { endedAt: string; commit: string; config: string };
 }

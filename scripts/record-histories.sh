@@ -4,8 +4,10 @@
 # update, superseded, stale, delete wins, approval), faults (failures and recoveries), chaos
 # (worker crashes), server-restart, trust (refused approvals, ignored malformed messages,
 # compare-and-set after a force push), wait (start --wait's watch Updates), templates (templates by
-# hash), freeze (pushes held in phase Frozen by a window and by `cfn-gitops freeze`, an override) and
-# rollout (waves run, and halted after a failed wave). Then replays them.
+# hash), freeze (pushes held in phase Frozen by a window and by `cfn-gitops freeze`, an override),
+# rollout (waves run, and halted after a failed wave) and expiry (a ttl that passes, a push that
+# does not bring the environment back and one that does, an expires that has passed). Then
+# replays them.
 #
 # Re-record only when a workflow change is meant to break replay AND no real executions of the
 # old code can exist any more; otherwise keep the committed histories and guard the change with
@@ -22,6 +24,7 @@ CFN_GITOPS_RECORD_HISTORIES=1 npx jest --ci \
   test/integration/wait.test.ts \
   test/integration/templates.test.ts \
   test/integration/freeze.test.ts \
-  test/integration/rollout.test.ts
+  test/integration/rollout.test.ts \
+  test/integration/expiry.test.ts
 npx jest --ci test/replay
 echo "histories written to test/histories/; review and commit them"

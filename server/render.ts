@@ -1,4 +1,4 @@
-import { durationText } from '../common/render';
+import { durationText, rolloutText } from '../common/render';
 import {
   approvalChange,
   countRows,
@@ -127,12 +127,16 @@ export function renderCard(row: EnvironmentStatus, now: number, signedIn: boolea
     ['Last result', row.lastResult ? html`<span data-field="last-result" class="result-${row.lastResult}">${row.lastResult}</span>${when(row.lastResultAt, now)}` : html`<span data-field="last-result">-</span>`],
     ['Checked', when(row.syncCheckedAt, now) ?? html`-`],
   ];
+  if (row.rollout) lines.push(['Rollout', html`<span data-field="rollout">${rolloutText(row.rollout)}</span>`]);
+  if (row.expiry) lines.push(['Expires', html`<span data-field="expires"${row.expiryWarning && html` class="warn"`} title="${row.expiry.rule}">${row.expiry.at}</span>${when(row.expiry.at, now)}`]);
   if (r && !row.pendingApproval) lines.push(['Running', html`#${r.number} ${r.action} ${r.appVersion ?? ''}${r.pipelineExecutionId && html` <small>execution ${r.pipelineExecutionId}</small>`}`]);
   const a = row.pendingApproval;
   return html`<article class="card sync-${row.syncStatus}" data-environment="${row.environment}">\
 <header><h2><a href="${environmentHref(row.environment)}">${row.environment}</a></h2><span class="badge" data-field="sync" title="${row.syncMessage ?? row.syncStatus}">${SYNC_LABELS[row.syncStatus] ?? row.syncStatus}</span></header>\
 <dl>${lines.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>\
 ${row.desiredError && html`<p class="note error">${row.desiredError}</p>`}\
+${row.expiryWarning && html`<p class="note warn" data-field="expiry-warning">${row.expiryWarning}</p>`}\
+${row.expired && html`<p class="note" data-field="expired">Expired at ${row.expired.at} (${row.expired.rule}): its stacks were deleted; a push that changes its config with a later date brings it back.</p>`}\
 ${row.lastResult && row.lastResult !== 'Succeeded' && row.lastResultMessage && html`<p class="note">${row.lastResultMessage}</p>`}\
 ${a && renderApproval(row.environment, a, now, signedIn)}\
 <footer>${externalLink(row.url, 'Temporal UI')}<span class="message" role="status"></span></footer></article>`;
@@ -272,7 +276,7 @@ export function renderList(rows: EnvironmentStatus[], now: number, query: Dashbo
     (row) => html`<tr class="sync-${row.syncStatus}" data-environment="${row.environment}">\
 <th scope="row"><a href="${environmentHref(row.environment)}">${row.environment}</a></th>\
 <td><span class="badge" data-field="sync" title="${row.syncMessage ?? row.syncStatus}">${SYNC_LABELS[row.syncStatus] ?? row.syncStatus}</span></td>\
-<td data-field="phase">${row.phase ?? 'no workflow'}</td>\
+<td data-field="phase">${row.phase ?? 'no workflow'}${row.rollout && html` <small>(wave ${row.rollout.wave} of ${row.rollout.waves})</small>`}${row.expiryWarning && html` <small class="warn" title="${row.expiryWarning}">expires soon</small>`}</td>\
 <td data-field="deployed">${row.deployedVersion ?? '-'}</td>\
 <td data-field="desired">${desiredText(row)}</td>\
 <td data-field="last-deployment">${row.lastResult ? html`<span class="result-${row.lastResult}">${row.lastResult}</span>${when(row.lastResultAt, now)}` : '-'}${row.pendingApproval && html` <small class="waiting">waiting for approval</small>`}</td></tr>`,
@@ -338,7 +342,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .75rem;margin:.6
 .changes{margin:.2rem 0 .4rem;padding-left:1.2rem;font-family:ui-monospace,monospace;font-size:.85rem}.changes.none{padding:0;font-family:inherit}
 .actions{display:flex;gap:.5rem;margin-top:.4rem}button{font:inherit;padding:.25rem .8rem;border-radius:6px;border:1px solid var(--line);cursor:pointer}
 button.approve{background:var(--ok);color:#fff;border-color:var(--ok)}button.reject{color:var(--bad)}
-.hint,small,time{color:var(--mute)}.note{margin:.3rem 0;font-size:.9rem}footer{display:flex;justify-content:space-between;gap:.5rem}
+.hint,small,time{color:var(--mute)}.note{margin:.3rem 0;font-size:.9rem}.warn,small.warn{color:var(--warn)}.sync-Expired{border-left-color:var(--mute)}footer{display:flex;justify-content:space-between;gap:.5rem}
 #notice{min-height:1.4em;margin:0 0 1rem}#notice:empty{min-height:0;margin:0}#notice.error{color:var(--bad)}.message{font-size:.9rem}
 #search{margin:0 0 .75rem}#search input{font:inherit;padding:.3rem .6rem;width:min(28rem,100%);border:1px solid var(--line);border-radius:6px}
 .counts{display:flex;flex-wrap:wrap;gap:.4rem;margin:0 0 .5rem}.chip{display:inline-flex;gap:.35rem;padding:.15rem .6rem;border:1px solid var(--line);border-radius:1rem;text-decoration:none;color:inherit}

@@ -16,7 +16,7 @@ export interface StartEntry {
   environment: string;
   action: Action;
   workflowId: string;
-  /** `invalid` (config error), `error` (could not submit), the workflow's answer (`accepted`, `duplicate`, `stale`), or with --wait the final result (`Succeeded`, `Failed`, …). */
+  /** `invalid` (config error), `error` (could not submit), the workflow's answer (`accepted`, `duplicate`, `stale`, `expired`), or with --wait the final result (`Succeeded`, `Failed`, …). */
   status: string;
   reason: string;
   appVersion?: string;

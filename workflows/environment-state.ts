@@ -16,11 +16,14 @@ import type {
 import type { EnvironmentPolicy } from '../common/policy';
 import { activeFreeze, type FreezeWindow } from '../common/freeze';
 import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, freezeRequestSchema, messageProblem, unfreezeRequestSchema, watchRequestSchema } from '../common/message-schemas';
-import { syncOnAccepted, syncOnCheck, syncOnFinished } from '../common/sync';
+import { syncOnAccepted, syncOnCheck, syncOnExpired, syncOnFinished } from '../common/sync';
+import { configFingerprint, expiryOf, type Expiry } from '../common/expiry';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
 const HISTORY_LIMIT = 20;
 const VERSIONS_LIMIT = 10;
+/** After an expiry delete that failed (or whose approval expired), it is tried again this much later. */
+const EXPIRY_RETRY_MS = 3_600_000;
 
 /** A request on its way: the full desired state and its record. */
 export interface Work {
@@ -130,6 +133,14 @@ export class EnvironmentController {
         message: `commit ${short(desired.commit.sha)} was checked against ${desired.follows ? short(desired.follows) : 'nothing'}, but ${short(conflict)} was taken for ${this.environment} since; ignored (run start again)`,
       };
     }
+    const expired = this.expiredRefusal(desired, now);
+    if (expired !== undefined) return { outcome: SubmitOutcome.Expired, message: expired };
+    const lapsed = this.lapsedExpiry(desired, now);
+    if (lapsed) {
+      // Git asks for an expiry that has passed (`expires: 2020-01-01` to be rid of it now): not a deployment.
+      this.state.desired = { commit: desired.commit.sha, generation: desired.commit.generation, appVersion: desired.config?.appVersion, action: desired.action };
+      return { outcome: SubmitOutcome.Expired, message: this.expireUnder(desired, lapsed, now) };
+    }
     // Without `follows` (recorded histories, signals), generations along main decide.
     if (desired.follows === undefined && newest !== undefined && desired.commit.generation < newest) {
       return {
@@ -163,6 +174,128 @@ export class EnvironmentController {
 
   private newestCommit(): string | undefined {
     return this.latest()?.commit.sha ?? this.state.desired?.commit ?? this.state.applied?.commit;
+  }
+
+  /**
+   * Why a sync does not bring an expired environment back, or undefined when it does (or the
+   * environment has not expired): only a config other than the one it expired under, whose own
+   * expiry is still ahead, brings it back. A `common/` change or a self-heal leaves it expired.
+   */
+  private expiredRefusal(desired: DesiredState, now: Date): string | undefined {
+    const expired = this.state.expired;
+    if (!expired || desired.action !== Action.Sync) return undefined;
+    const since = `${this.environment} expired at ${expired.endedAt} (${expired.rule}) and its stacks were deleted`;
+    if (configFingerprint(desired.config) === expired.config) {
+      return `${since}; commit ${short(desired.commit.sha)} leaves its config as it was, so it stays expired: set a later expires (or change ttl) in ${this.environment}/config.yaml to bring it back`;
+    }
+    const own = expiryOf(desired.config, undefined, now);
+    if (own && Date.parse(own.at) <= now.getTime()) {
+      return `${since}; commit ${short(desired.commit.sha)} asks for it with ${own.rule}, which has passed too: set a later date in ${this.environment}/config.yaml to bring it back`;
+    }
+    return undefined;
+  }
+
+  /** When the applied config's expiry (or its retry) is due, if it is; undefined when none is set. */
+  private expiryTime(): number | undefined {
+    const expiry = this.state.expiry;
+    if (!expiry) return undefined;
+    const at = Date.parse(expiry.retryAt ?? expiry.at);
+    return Number.isNaN(at) ? undefined : at;
+  }
+
+  /** Milliseconds until the environment's expiry is due (0 once it is), or undefined while nothing is set or a request is in hand. */
+  msUntilExpiry(now: Date): number | undefined {
+    const at = this.expiryTime();
+    if (at === undefined || this.current || this.pending) return undefined;
+    return Math.max(0, at - now.getTime());
+  }
+
+  /** Is the expiry due, with nothing else in hand? */
+  expiryDue(now: Date): boolean {
+    return this.msUntilExpiry(now) === 0;
+  }
+
+  /**
+   * Queues the delete that expires the environment, built from the last sync taken (its stack
+   * prefix and region name the stacks). Without one there is nothing to delete by.
+   */
+  expire(now: Date): void {
+    const expiry = this.state.expiry;
+    const last = this.lastRequest;
+    if (!expiry || this.pending) return;
+    if (!last) {
+      this.state.expiry = undefined;
+      return;
+    }
+    const request: DesiredState = {
+      environment: this.environment,
+      action: Action.Delete,
+      commit: last.commit,
+      reason: `expired: ${expiry.rule}`,
+      settings: last.settings,
+      repoProtected: last.repoProtected,
+      redeploy: true,
+      expiring: { at: expiry.at, rule: expiry.rule },
+    };
+    this.pending = { request, record: { number: 0, action: Action.Delete, commit: last.commit.sha, requestedAt: now.toISOString() } };
+  }
+
+  /**
+   * The expiry a sync about to run has already passed, or undefined: such a sync is not
+   * deployed (the workflow ends it with {@link lapse}).
+   */
+  lapsedExpiry(request: DesiredState, now: Date): Expiry | undefined {
+    if (request.action !== Action.Sync) return undefined;
+    const expiry = expiryOf(request.config, this.state.firstDeployedAt, now);
+    return expiry && Date.parse(expiry.at) <= now.getTime() ? expiry : undefined;
+  }
+
+  /**
+   * Ends the current sync, whose own expiry has passed, without deploying it: an environment
+   * that may have stacks has them deleted next; one that never deployed is expired at once.
+   */
+  lapse(expiry: Expiry, now: Date): void {
+    const { request } = this.current!;
+    this.finishCurrent(DeploymentResult.Expired, `${expiry.rule} passed while it waited: not deployed`, now);
+    this.expireUnder(request, expiry, now);
+  }
+
+  /**
+   * The environment expires under a request whose own expiry has passed: its stacks are deleted
+   * next (after what runs), or, when it never had any, it is Expired at once. Says which.
+   */
+  private expireUnder(desired: DesiredState, expiry: Expiry, now: Date): string {
+    this.lastRequest = desired;
+    const why = `${desired.action} of ${short(desired.commit.sha)} not deployed: ${expiry.rule} has passed`;
+    if (this.current || this.mayHaveStacks()) {
+      if (this.pending) this.finish(this.pending.record, DeploymentResult.Superseded, `superseded by ${short(desired.commit.sha)}, whose ${expiry.rule} has passed`, now);
+      this.pending = undefined;
+      this.state.expiry = expiry;
+      this.expire(now);
+      return `${why}; ${this.environment} expires: its stacks are deleted ${this.current ? 'next (the running deployment is stopped: delete wins)' : 'now'}`;
+    }
+    this.markExpired(expiry, desired.config, now);
+    return `${why}; ${this.environment} never deployed and is Expired`;
+  }
+
+  /** Did a sync reach AWS since the environment was last deleted (or created)? */
+  private mayHaveStacks(): boolean {
+    if (this.state.applied) return true;
+    for (const record of this.state.history) {
+      if (record.action === Action.Delete && record.result === DeploymentResult.Succeeded) return false;
+      if (record.action === Action.Sync && record.workflowId !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** The environment is Expired: no stacks, and only a push that changes its config brings it back. */
+  private markExpired(expiry: Expiry, config: DesiredState['config'], now: Date): void {
+    const commit = this.lastRequest?.commit.sha ?? this.state.desired?.commit ?? '';
+    this.state.expired = { at: expiry.at, rule: expiry.rule, endedAt: now.toISOString(), commit, config: configFingerprint(config) };
+    this.state.expiry = undefined;
+    this.state.firstDeployedAt = undefined;
+    this.state.phase = this.pending ? DeployPhase.Queued : DeployPhase.Expired;
+    this.state.sync = syncOnExpired(this.state.expired!);
   }
 
   /** Is there a request waiting to run? */
@@ -436,12 +569,25 @@ export class EnvironmentController {
         this.state.deployedVersion = undefined;
         this.state.phase = DeployPhase.Deleted;
         this.state.sync = syncOnFinished(this.state.sync, { result, action: request.action, now: now.toISOString() });
+        this.state.expiry = undefined;
+        this.state.firstDeployedAt = undefined;
+        if (request.expiring) this.markExpired(request.expiring, this.lastRequest?.config, now);
         return;
       }
       this.state.applied = { commit: request.commit.sha, generation: request.commit.generation, appVersion: request.config?.appVersion, at: now.toISOString() };
+      // What is applied now decides when the environment expires; coming back clears the old expiry.
+      // Environments deployed before this was kept count from their oldest version still listed.
+      this.state.firstDeployedAt ??= this.state.successfulVersions.at(-1)?.at ?? now.toISOString();
+      this.state.expiry = expiryOf(request.config, this.state.firstDeployedAt, now);
+      this.state.expired = undefined;
       this.state.deployedVersion = deployedVersion ?? request.config?.appVersion;
       const version = { appVersion: this.state.deployedVersion!, commit: request.commit.sha, at: now.toISOString() };
       this.state.successfulVersions = [version, ...this.state.successfulVersions.filter((v) => v.appVersion !== version.appVersion)].slice(0, VERSIONS_LIMIT);
+    }
+    if (request.expiring && result !== DeploymentResult.Succeeded && this.state.expiry) {
+      // Someone chose to keep it (rejected, cancelled): the next push decides again. Otherwise the delete is tried again in an hour.
+      const kept = result === DeploymentResult.Rejected || result === DeploymentResult.Cancelled;
+      this.state.expiry = kept ? undefined : { ...this.state.expiry, retryAt: new Date(now.getTime() + EXPIRY_RETRY_MS).toISOString() };
     }
     this.state.sync = syncOnFinished(this.state.sync, { result, action: request.action, now: now.toISOString(), desiredVersion: request.config?.appVersion, deployedVersion: this.state.deployedVersion });
     this.state.phase = this.pending ? DeployPhase.Queued : ({ Succeeded: DeployPhase.Idle, Failed: DeployPhase.Failed, Cancelled: DeployPhase.Cancelled, Rejected: DeployPhase.Rejected, Expired: DeployPhase.Expired, Superseded: DeployPhase.Idle } as const)[result];

@@ -65,6 +65,8 @@ const { previewStackChanges } = proxyActivities<Activities>({
 const PREVIEW_PATCH = 'approval-change-set-preview';
 /** Marks histories where a freeze (window or `cfn-gitops freeze`) held a request in phase Frozen. */
 const FREEZE_PATCH = 'freeze-gate';
+/** Marks histories that waited for an environment's `expires` or `ttl`. */
+const EXPIRY_PATCH = 'expiring-environments';
 
 /** The change set summary for the approver; a preview that fails says why instead of blocking the approval. */
 async function previewPipelineChanges(request: DesiredState, region: string): Promise<string[]> {
@@ -250,9 +252,21 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
   publish(env);
 
   for (;;) {
-    const idle = env.phase === DeployPhase.Deleted
-      ? !(await condition(() => env.hasWork(), DELETED_RETENTION))
-      : (await condition(() => env.hasWork() || shouldContinueAsNew(input.continueAsNewAfterEvents ?? HISTORY_EVENTS_LIMIT)), !env.hasWork());
+    if (env.expiryDue(now())) env.expire(now());
+    const untilExpiry = env.msUntilExpiry(now());
+    const woken = () => env.hasWork() || shouldContinueAsNew(input.continueAsNewAfterEvents ?? HISTORY_EVENTS_LIMIT);
+    let idle: boolean;
+    if (env.phase === DeployPhase.Deleted) {
+      idle = !(await condition(() => env.hasWork(), DELETED_RETENTION));
+    } else if (untilExpiry === undefined) {
+      idle = (await condition(woken), !env.hasWork());
+    } else {
+      // `expires`/`ttl`: a timer to the expiry (configs recorded before had neither, so their histories never get here).
+      patched(EXPIRY_PATCH);
+      await condition(woken, Math.max(1, untilExpiry));
+      if (env.expiryDue(now())) env.expire(now());
+      idle = !env.hasWork();
+    }
     if (idle) {
       closing = true;
       await condition(allHandlersFinished);
@@ -287,6 +301,13 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   const { request, record } = work;
   const now = () => new Date();
   if (request.action === Action.Sync) env.lastRequest = request;
+  // A sync whose own `expires` (or `ttl`) has passed is not deployed: the environment expires instead.
+  const lapsed = env.lapsedExpiry(request, now());
+  if (lapsed) {
+    env.lapse(lapsed, now());
+    log.info('expired: the sync is not deployed', { environment: env.environment, commit: request.commit.sha, rule: lapsed.rule });
+    return publish(env);
+  }
   publish(env);
   // The policy is the worker's settings, read in a moment: a local activity costs no task of its own.
   const policy: EnvironmentPolicy & { region: string } = await (patched(LEAN_TASKS_PATCH) ? getPolicyLocally : getPolicy)({
@@ -441,6 +462,8 @@ function publish(env: EnvironmentController): void {
       : '',
     state.frozenBy ? `frozen: ${state.frozenBy.reason}${state.frozenBy.until ? ` until ${state.frozenBy.until}` : ' until unfreeze'}; approve --override-freeze lets it go ahead` : '',
     state.freeze && !state.frozenBy ? `freeze: ${state.freeze.reason}${state.freeze.until ? ` until ${state.freeze.until}` : ' until unfreeze'}; nothing new starts` : '',
+    state.expiry ? `expires: ${state.expiry.at} (${state.expiry.rule})${state.expiry.retryAt ? `; the delete is tried again at ${state.expiry.retryAt}` : ''}` : '',
+    state.expired ? `expired at ${state.expired.endedAt} (${state.expired.rule}); a push that changes ${state.environment}/config.yaml with a later date brings it back` : '',
     state.sync ? `sync: ${state.sync.status}${state.sync.message ? ` (${state.sync.message})` : ''}` : '',
     state.lastResult ? `last: #${state.lastResult.number} ${state.lastResult.result}: ${state.lastResult.message ?? ''}` : '',
     env.ignoredMessage ? `note: ${env.ignoredMessage}` : '',

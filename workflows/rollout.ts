@@ -69,7 +69,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutState
       state.haltReason = supersededReason();
       continue;
     }
-    const failed = members.map((member) => entryOf.get(member.environment)!).find((entry) => entry.status !== DeploymentResult.Succeeded);
+    const failed = members.map((member) => entryOf.get(member.environment)!).find((entry) => entry.status !== DeploymentResult.Succeeded && entry.status !== SubmitOutcome.Expired);
     if (failed) {
       state.haltReason = `wave ${state.wave}: ${failed.environment}'s ${failed.action} of ${shortSha(input.commit)} ended ${failed.status}${failed.message ? `: ${failed.message}` : ''}`;
       log.warn('rollout halted', { reason: state.haltReason });

@@ -28,4 +28,5 @@ export const TEST_NAMESPACES = {
   wait: 'it-wait',
   rollout: 'it-rollout',
   freeze: 'it-freeze',
+  expiry: 'it-expiry',
 } as const;

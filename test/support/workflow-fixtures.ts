@@ -7,7 +7,7 @@ import type { Activities } from '../../activities';
 import type { ExecutionOutcome } from '../../activities/codepipeline';
 import type { StackInfo } from '../../activities/cloudformation';
 import { ErrorType } from '../../common/errors';
-import { Action, type DesiredState, type RepoSettings } from '../../common/types';
+import { Action, type DesiredState, type EnvironmentConfig, type RepoSettings } from '../../common/types';
 import { TEMPLATES } from './fixtures';
 
 /** Repo settings every test repo uses. */
@@ -29,6 +29,8 @@ export interface DesiredOptions {
   author?: { name: string; email: string };
   repoProtected?: boolean;
   reason?: string;
+  /** Sync only: more of the config (`expires`, `ttl`, …). */
+  config?: Partial<EnvironmentConfig>;
 }
 
 /** A desired state for one environment at one commit, as `cfn-gitops start` builds it. */
@@ -49,7 +51,7 @@ export function desiredState(environment: string, options: DesiredOptions): Desi
     settings: SETTINGS,
     ...(action === Action.Sync
       ? {
-          config: { appVersion: options.appVersion ?? '1.0.0', parameters: { InstanceType: 't3.micro' } },
+          config: { appVersion: options.appVersion ?? '1.0.0', parameters: { InstanceType: 't3.micro' }, ...options.config },
           templates: { pipeline: TEMPLATES['common/pipeline.yaml']!, environment: TEMPLATES['common/environment.yaml']! },
         }
       : {}),

@@ -99,7 +99,7 @@ describe('parseEnvironmentConfig', () => {
   it('names an unknown key, its line and the allowed keys', () => {
     const error = prodError('appVersion: 1.0.0\n\nregion: eu-west-1\n');
     expect(error.line).toBe(3);
-    expect(error.reason).toBe('the file: unknown key "region"; allowed keys are appVersion, artifact, parameters, protected, requiredApprovals, description');
+    expect(error.reason).toBe('the file: unknown key "region"; allowed keys are appVersion, artifact, parameters, protected, requiredApprovals, expires, ttl, description');
   });
 
   it('names the allowed keys of the nested object holding an unknown key', () => {

@@ -103,7 +103,7 @@ describe('messageProblem', () => {
 
     expect(messageProblem(syncReportSchema, { status: 'Synced', checkedAt: '2026-12-01T00:00:00Z', drifted: [] })).toBeUndefined();
     expect(messageProblem(syncReportSchema, { status: 'synced', checkedAt: 'now', drifted: [] })).toBe(
-      'status: expected one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown',
+      'status: expected one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown, Expired',
     );
 
     expect(messageProblem(healSchema, { reason: 'drifted' })).toBeUndefined();
