@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { isMap, isSeq, LineCounter, parseDocument, visit, type Node } from 'yaml';
 import { parseDuration } from './duration';
-import { ConfigError } from './errors';
+import { ConfigError, FreezeWindowError } from './errors';
+import { parseFreezeWindows } from './freeze';
 import { DEFAULT_ARTIFACT_BUCKET, DEFAULT_STACK_PREFIX, ORCHESTRATOR_PARAMETERS } from './names';
 import type { EnvironmentConfig, RepoSettings } from './types';
 
@@ -180,9 +181,35 @@ export const repoSettingsSchema = z
       .string({ error: 'bake is a duration such as 10m, 30s or 1h' })
       .refine((value) => durationOrUndefined(value) !== undefined, { message: 'bake is a duration such as 10m, 30s or 1h' })
       .optional(),
+    freeze: z
+      .unknown()
+      .transform((value, context) => {
+        try {
+          return parseFreezeWindows(isoTimes(value), 'freeze');
+        } catch (error) {
+          if (!(error instanceof FreezeWindowError)) throw error;
+          // Said at the window's field, so the error's line is where the fix goes.
+          const path = [...(error.index === undefined ? [] : [error.index]), ...(error.field === undefined ? [] : [error.field])];
+          context.addIssue({ code: 'custom', message: error.problem, path });
+          return z.NEVER;
+        }
+      })
+      .optional(),
   })
   .strict()
   .refine((settings) => settings.bake === undefined || settings.waves !== undefined, { message: 'bake is the wait between waves: set waves too, or remove bake', path: ['bake'] });
+
+/**
+ * `freeze:` as plain data: YAML reads an unquoted time as text, but as a Date under `%YAML 1.1`
+ * or `!!timestamp`; a window's `start` and `end` become ISO-8601 text either way.
+ */
+function isoTimes(value: unknown): unknown {
+  if (!Array.isArray(value)) return value;
+  return value.map((item: unknown) => {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return item;
+    return Object.fromEntries(Object.entries(item).map(([key, field]) => [key, field instanceof Date && !Number.isNaN(field.getTime()) ? field.toISOString() : field]));
+  });
+}
 
 /** The milliseconds of a duration setting, or undefined when it is not one. */
 function durationOrUndefined(value: string): number | undefined {

@@ -74,6 +74,23 @@ export class ConfigError extends Error {
   }
 }
 
+/** Thrown by `parseFreezeWindows` for a window that does not read: which one, which field, and the fix. */
+export class FreezeWindowError extends Error {
+  override readonly name = 'FreezeWindowError';
+  constructor(
+    /** Where the windows come from, e.g. `CFN_GITOPS_FREEZE`. */
+    readonly source: string,
+    /** 0-based index of the window; undefined when the list itself is wrong. */
+    readonly index: number | undefined,
+    /** The window's field at fault (`start`, `cron`), when one is. */
+    readonly field: string | undefined,
+    /** What is wrong and how to fix it. */
+    readonly problem: string,
+  ) {
+    super(`${index === undefined ? source : `${source}[${index}]`}: ${problem}`);
+  }
+}
+
 /** Thrown by the starter's git shell when the repo or a commit cannot be read. */
 export class GitReadError extends Error {
   override readonly name = 'GitReadError';

@@ -1,4 +1,6 @@
 import { parseDuration } from './duration';
+import { FreezeWindowError } from './errors';
+import { REPO_SETTINGS_FILE } from './names';
 import { matchesAny } from './patterns';
 
 /**
@@ -107,38 +109,73 @@ export function windowsFor(windows: readonly FreezeWindow[], environment: string
 }
 
 /**
+ * The repo's windows (`freeze:` in `common/gitops.yaml`, carried in the desired state) that may
+ * hold an environment at or after `now`, each reason marked with where it comes from. They only
+ * add: `activeFreeze` over the orchestrator's windows and these holds until the last of them
+ * ends, and a `cfn-gitops freeze` holds before any window. A weekly rule that does not read is
+ * left out (the desired state's schema refuses one first), so no input can fail a workflow task.
+ * @example repoWindowsFor([{ environments: ['prod'], reason: 'year-end', start: '2026-12-20T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' }], 'prod', new Date('2026-12-24T00:00:00Z'))[0].reason
+ * // 'year-end (common/gitops.yaml)'
+ */
+export function repoWindowsFor(windows: readonly FreezeWindow[] | undefined, environment: string, now: Date): FreezeWindow[] {
+  return windowsFor(windows ?? [], environment, now)
+    .filter((window) => window.cron === undefined || isWeeklyRule(window.cron))
+    .map((window) => ({ ...window, reason: `${window.reason} (${REPO_SETTINGS_FILE})` }));
+}
+
+/** Does a text read as a weekly rule (`0 18 * * 5`)? */
+export function isWeeklyRule(rule: string): boolean {
+  try {
+    parseWeeklyRule(rule);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Parses freeze windows from plain data (CFN_GITOPS_FREEZE's JSON, or `freeze:` in
  * `common/gitops.yaml`): a list of `{ environments, reason, start, end }` or
  * `{ environments, reason, cron, duration }`.
- * @throws Error naming the window and what is wrong with it.
+ * @throws FreezeWindowError naming the window, the field and what is wrong with it.
  */
 export function parseFreezeWindows(value: unknown, source: string): FreezeWindow[] {
-  if (!Array.isArray(value)) throw new Error(`${source}: a list of windows, e.g. [{"environments":["prod"],"reason":"year-end","start":"2026-12-20T00:00:00Z","end":"2027-01-02T00:00:00Z"}]`);
+  if (!Array.isArray(value)) {
+    throw new FreezeWindowError(source, undefined, undefined, 'a list of windows, e.g. [{"environments":["prod"],"reason":"year-end","start":"2026-12-20T00:00:00Z","end":"2027-01-02T00:00:00Z"}]');
+  }
   return value.map((item: unknown, index) => {
-    const at = `${source}[${index}]`;
-    if (typeof item !== 'object' || item === null) throw new Error(`${at}: a window is an object`);
+    const fail = (field: string | undefined, problem: string) => new FreezeWindowError(source, index, field, problem);
+    if (typeof item !== 'object' || item === null) throw fail(undefined, 'a window is an object');
     const w = item as Record<string, unknown>;
     const environments = typeof w.environments === 'string' ? [w.environments] : w.environments;
-    if (!Array.isArray(environments) || environments.length === 0 || !environments.every((e) => typeof e === 'string' && /^[A-Za-z0-9*?-]+$/.test(e))) {
-      throw new Error(`${at}: environments is a list of names or patterns, e.g. ["prod", "staging*"]`);
+    if (!Array.isArray(environments) || environments.length === 0 || !environments.every((e) => typeof e === 'string' && e.length <= 256 && /^[A-Za-z0-9*?-]+$/.test(e))) {
+      throw fail('environments', 'environments is a list of names or patterns, e.g. ["prod", "staging*"]');
     }
-    if (typeof w.reason !== 'string' || w.reason.trim() === '') throw new Error(`${at}: reason says why the environments are frozen`);
+    if (typeof w.reason !== 'string' || w.reason.trim() === '') throw fail('reason', 'reason says why the environments are frozen');
+    // The limits a desired state's schema holds the windows to, said here where they are written.
+    if (w.reason.length > 2_000) throw fail('reason', 'reason is at most 2,000 characters');
     if (w.cron !== undefined) {
-      if (typeof w.cron !== 'string') throw new Error(`${at}: cron is a text such as "0 18 * * 5"`);
-      parseWeeklyRule(w.cron);
+      if (typeof w.cron !== 'string' || w.cron.length > 64) throw fail('cron', 'cron is a text such as "0 18 * * 5"');
+      try {
+        parseWeeklyRule(w.cron);
+      } catch (error) {
+        throw fail('cron', (error as Error).message);
+      }
       let durationMs: number;
       try {
         durationMs = parseDuration(String(w.duration ?? ''));
       } catch {
-        throw new Error(`${at}: a weekly window needs a duration such as 62h or 2d`);
+        throw fail('duration', 'a weekly window needs a duration such as 62h or 2d');
       }
-      if (durationMs <= 0 || durationMs > WEEK) throw new Error(`${at}: duration is more than 0 and at most 7d`);
+      if (durationMs <= 0 || durationMs > WEEK) throw fail('duration', 'duration is more than 0 and at most 7d');
       return { environments: environments as string[], reason: w.reason, cron: w.cron, durationMs };
     }
     const start = typeof w.start === 'string' ? Date.parse(w.start) : NaN;
     const end = typeof w.end === 'string' ? Date.parse(w.end) : NaN;
-    if (Number.isNaN(start) || Number.isNaN(end)) throw new Error(`${at}: start and end are ISO-8601 times, e.g. 2026-12-20T00:00:00Z (or give cron and duration)`);
-    if (end <= start) throw new Error(`${at}: end comes after start`);
+    if (Number.isNaN(start) || Number.isNaN(end)) {
+      throw fail(Number.isNaN(start) ? 'start' : 'end', 'start and end are ISO-8601 times, e.g. 2026-12-20T00:00:00Z (or give cron and duration)');
+    }
+    if (end <= start) throw fail('end', 'end comes after start');
     return { environments: environments as string[], reason: w.reason, start: new Date(start).toISOString(), end: new Date(end).toISOString() };
   });
 }

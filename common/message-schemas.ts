@@ -1,3 +1,4 @@
+import { isWeeklyRule } from './freeze';
 import { ENVIRONMENT_NAME_PATTERN } from './names';
 import { SHA256_PATTERN } from './templates';
 import { Action, DeployPhase, SyncStatus } from './types';
@@ -37,6 +38,23 @@ const commitSchema = object({
   date: upTo(64),
 });
 
+/** A weekly rule the workflow can decide with (`0 18 * * 5`). */
+const weeklyRule: Schema = (value) =>
+  text({ max: 64 })(value) ?? (isWeeklyRule(value as string) ? undefined : { path: [], message: 'a weekly rule such as "0 18 * * 5"' });
+
+/**
+ * A window of `freeze:` in `common/gitops.yaml`, as `parseFreezeWindows` gave it. Added with the
+ * setting: no message recorded before it carries `settings.freeze`, so none replays differently.
+ */
+const freezeWindow = object({
+  environments: array(text({ max: 256, pattern: /^[A-Za-z0-9*?-]+$/, patternMessage: 'an environment name or pattern' }), { max: 10_000 }),
+  reason: text({ trim: true, min: 1, max: TEXT }),
+  start: optional(upTo(64)),
+  end: optional(upTo(64)),
+  cron: optional(weeklyRule),
+  durationMs: optional(integer({ min: 1, max: 7 * 86_400_000 })),
+});
+
 /** A desired state, as the starter builds it from git. */
 export const desiredStateSchema: Schema = object({
   environment: text({ pattern: ENVIRONMENT_NAME_PATTERN, patternMessage: 'environment is a folder name: letters, digits and hyphens' }),
@@ -48,6 +66,7 @@ export const desiredStateSchema: Schema = object({
     region: optional(upTo(64)),
     artifactBucket: upTo(255),
     protectedEnvironments: array(upTo(256), { max: 10_000 }),
+    freeze: optional(array(freezeWindow, { max: 10_000 })),
   }),
   config: optional(
     object({

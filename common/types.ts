@@ -1,4 +1,5 @@
 import type { Expiry } from './expiry';
+import type { FreezeWindow } from './freeze';
 import type { TemplateRefs } from './templates';
 
 /**
@@ -89,6 +90,11 @@ export interface RepoSettings {
   waves?: string[][];
   /** Wait between two waves, as written (`10m`); absent: none. */
   bake?: string;
+  /**
+   * Freeze windows the repo adds (`freeze:`), read as CFN_GITOPS_FREEZE's: they hold the
+   * environments they name in phase Frozen alongside the orchestrator's, never lift one. Absent: none.
+   */
+  freeze?: FreezeWindow[];
 }
 
 /** A commit on main, as the starter read it from git. */

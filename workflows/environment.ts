@@ -19,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../activities';
+import { repoWindowsFor } from '../common/freeze';
 import {
   approveSignal,
   approveUpdate,
@@ -395,15 +396,18 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
 }
 
 /**
- * Holds the current request in phase Frozen while a freeze (`cfn-gitops freeze`, or a window of
- * the policy) lasts: a timer to the freeze's end, woken early by an unfreeze, a new freeze, an
- * `approve --override-freeze`, a cancel or a newer request (which replaces this one). False when
- * the request ended here. Histories recorded before freezes never held one, so their commands
- * are unchanged; a hold is marked with {@link FREEZE_PATCH}.
+ * Holds the current request in phase Frozen while a freeze (`cfn-gitops freeze`, a window of the
+ * policy, or one the repo adds with `freeze:` in common/gitops.yaml) lasts: a timer to the
+ * freeze's end, woken early by an unfreeze, a new freeze, an `approve --override-freeze`, a cancel
+ * or a newer request (which replaces this one). False when the request ended here. Histories
+ * recorded before freezes never held one, and none recorded before `freeze:` carries repo windows,
+ * so their commands are unchanged; a hold is marked with {@link FREEZE_PATCH}.
  */
 async function freezeGate(env: EnvironmentController, work: Work, policy: EnvironmentPolicy): Promise<boolean> {
   const now = () => new Date();
-  let freeze = env.freezeOverride ? undefined : env.freezeAt(now(), policy.freezes);
+  // The repo's windows add to the orchestrator's: a freeze lasts until the last of them ends.
+  const windows = [...(policy.freezes ?? []), ...repoWindowsFor(work.request.settings.freeze, env.environment, now())];
+  let freeze = env.freezeOverride ? undefined : env.freezeAt(now(), windows);
   if (!freeze) return true;
   patched(FREEZE_PATCH);
   env.allowSelfOverride = policy.allowSelfApproval;
@@ -426,7 +430,7 @@ async function freezeGate(env: EnvironmentController, work: Work, policy: Enviro
       publish(env);
       return false;
     }
-    freeze = env.freezeOverride ? undefined : env.freezeAt(now(), policy.freezes);
+    freeze = env.freezeOverride ? undefined : env.freezeAt(now(), windows);
   }
   if (env.freezeOverride) log.info('freeze overridden', { environment: env.environment, by: env.freezeOverride.by });
   env.releaseFrozen();

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
@@ -11,7 +13,8 @@ import { DeployPhase, DeploymentResult } from '../../common/types';
  * Freeze windows and the emergency stop through the CLI, on the dev server and the emulator: a
  * short CFN_GITOPS_FREEZE window holds development in phase Frozen and it deploys when the window
  * ends; `cfn-gitops freeze prod` holds every push to prod with AWS untouched (the newest waiting)
- * until `unfreeze`; `approve --override-freeze` lets a held push through. Their histories are
+ * until `unfreeze`; `approve --override-freeze` lets a held push through; a window that the
+ * repo adds with `freeze:` in common/gitops.yaml holds prod the same way. Their histories are
  * recorded into test/histories/freeze/ for the replay test.
  */
 describe('freeze windows and the emergency stop', () => {
@@ -113,5 +116,41 @@ describe('freeze windows and the emergency stop', () => {
     const unfrozen = await cli('unfreeze', '--all');
     expect(unfrozen.code).toBe(0);
     expect(unfrozen.stdout).toBe('development: unfrozen by ' + (env.USER ?? process.env.USER ?? 'unknown') + '\nprod: unfrozen by ' + (env.USER ?? process.env.USER ?? 'unknown') + '\n');
+  });
+
+  it('freeze: in common/gitops.yaml holds the environments it names in phase Frozen until the window ends; the others deploy at once', async () => {
+    // The worker's own window (dev*) ended in the first test: only the repo's window holds here.
+    const start = new Date(Date.now() - 5_000);
+    const end = new Date(Date.now() + 30_000);
+    const settings = readFileSync(path.join(repo.dir, 'common/gitops.yaml'), 'utf8');
+    const freeze = ['', 'freeze:', '  - environments: [prod]', '    reason: change freeze', `    start: ${start.toISOString()}`, `    end: ${end.toISOString()}`, ''].join('\n');
+    const before = await repo.head();
+    const after = await repo.commit('freeze prod for a while; both to 1.4.0', {
+      'common/gitops.yaml': settings + freeze,
+      'development/config.yaml': configYaml('1.4.0'),
+      'prod/config.yaml': configYaml('1.4.0'),
+    });
+    const started = await cliStart(env, repo, before, after);
+    expect(started.code).toBe(0);
+
+    const held = await waitForState(temporal.client, 'prod', (s) => s.phase === DeployPhase.Frozen && s.current?.appVersion === '1.4.0', 'prod 1.4.0 frozen');
+    expect(held.frozenBy).toEqual({ source: 'window', reason: 'change freeze (common/gitops.yaml)', until: end.toISOString() });
+    const status = await cli('status', '--json');
+    expect(JSON.parse(status.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ environment: 'prod', phase: 'Frozen' })]));
+    expect(await aws.appVersion('cfn-gitops-prod')).toBe('1.2.0');
+
+    await eventually(async () => (await aws.appVersion('cfn-gitops-prod')) === '1.4.0', 'prod deployed with 1.4.0 after the window', 90_000);
+    const state = await waitForState(temporal.client, 'prod', (s) => s.lastResult?.appVersion === '1.4.0', 'prod 1.4.0 recorded');
+    expect(state.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.4.0' });
+    expect(state.frozenBy).toBeUndefined();
+    const deployed = async (environment: string) => {
+      const record = (await waitForState(temporal.client, environment, (s) => s.lastResult?.appVersion === '1.4.0', `${environment} 1.4.0 recorded`)).lastResult!;
+      expect(record.result).toBe(DeploymentResult.Succeeded);
+      return (await temporal.client.workflow.getHandle(record.workflowId!).describe()).startTime.getTime();
+    };
+    // Each deployment's child workflow starts where the freeze gate lets it: prod's when the window ended, development's at once.
+    expect(await deployed('prod')).toBeGreaterThanOrEqual(end.getTime());
+    expect(await deployed('development')).toBeLessThan(end.getTime());
+    expect(await aws.appVersion('cfn-gitops-development')).toBe('1.4.0');
   });
 });

@@ -29,6 +29,8 @@ export interface DesiredOptions {
   author?: { name: string; email: string };
   repoProtected?: boolean;
   reason?: string;
+  /** More of the repo settings (`freeze`, …). */
+  settings?: Partial<RepoSettings>;
   /** Sync only: more of the config (`expires`, `ttl`, …). */
   config?: Partial<EnvironmentConfig>;
 }
@@ -48,7 +50,7 @@ export function desiredState(environment: string, options: DesiredOptions): Desi
       date: '2024-05-01T12:00:00Z',
     },
     reason: options.reason ?? (action === Action.Sync ? 'config changed' : 'removed'),
-    settings: SETTINGS,
+    settings: options.settings ? { ...SETTINGS, ...options.settings } : SETTINGS,
     ...(action === Action.Sync
       ? {
           config: { appVersion: options.appVersion ?? '1.0.0', parameters: { InstanceType: 't3.micro' }, ...options.config },

@@ -248,7 +248,59 @@ describe('parseRepoSettings', () => {
   it('names an unknown key with the keys of common/gitops.yaml, not those of an environment config', () => {
     const error = settingsError('stackPrefix: acme-\nstackprefix: acme-\n');
     expect(error.line).toBe(2);
-    expect(error.reason).toBe('the file: unknown key "stackprefix"; allowed keys are stackPrefix, region, artifactBucket, protectedEnvironments, waves, bake');
+    expect(error.reason).toBe('the file: unknown key "stackprefix"; allowed keys are stackPrefix, region, artifactBucket, protectedEnvironments, waves, bake, freeze');
+  });
+
+  describe('freeze', () => {
+    const windows = [
+      'freeze:',
+      '  - environments: [prod, "staging*"]',
+      '    reason: year-end',
+      '    start: 2026-12-20T00:00:00Z',
+      '    end: 2027-01-02T00:00:00Z',
+      '  - environments: [prod]',
+      '    reason: weekend',
+      '    cron: "0 18 * * 5"',
+      '    duration: 62h',
+      '',
+    ];
+    const yearEnd = { environments: ['prod', 'staging*'], reason: 'year-end', start: '2026-12-20T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' };
+    const weekend = { environments: ['prod'], reason: 'weekend', cron: '0 18 * * 5', durationMs: 62 * 3_600_000 };
+
+    it('reads one-off and weekly windows as CFN_GITOPS_FREEZE does, with unquoted times', () => {
+      expect(parseRepoSettings(windows.join('\n'), 'common/gitops.yaml').freeze).toEqual([yearEnd, weekend]);
+      expect(parseRepoSettings('stackPrefix: acme-\n', 'common/gitops.yaml').freeze).toBeUndefined();
+    });
+
+    it('reads times YAML 1.1 or !!timestamp makes dates of', () => {
+      expect(parseRepoSettings(['%YAML 1.1', '---', ...windows.slice(0, 5)].join('\n'), 'common/gitops.yaml').freeze).toEqual([yearEnd]);
+      const tagged = windows.slice(0, 5).join('\n').replace('start: ', 'start: !!timestamp ');
+      expect(parseRepoSettings(tagged, 'common/gitops.yaml').freeze).toEqual([yearEnd]);
+    });
+
+    it('refuses a window that does not read, at the line of the field to fix', () => {
+      const error = settingsError(windows.join('\n').replace('start: 2026-12-20T00:00:00Z', 'start: next friday'));
+      expect(error.file).toBe('common/gitops.yaml');
+      expect(error.environment).toBeUndefined();
+      expect(error.line).toBe(4);
+      expect(error.message).toBe('common/gitops.yaml:4: freeze.0.start: start and end are ISO-8601 times, e.g. 2026-12-20T00:00:00Z (or give cron and duration)');
+    });
+
+    it.each([
+      ['a weekly rule that is not one', (t: string) => t.replace('"0 18 * * 5"', '"0 18 1 * 5"'), 8, 'freeze.1.cron: "0 18 1 * 5" is not a weekly rule: write "minute hour * * day-of-week" in UTC, e.g. "0 18 * * 5" for Fridays at 18:00'],
+      ['a weekly window without a duration', (t: string) => t.replace('    duration: 62h\n', ''), 6, 'freeze.1.duration: a weekly window needs a duration such as 62h or 2d'],
+      ['a duration past a week', (t: string) => t.replace('62h', '8d'), 9, 'freeze.1.duration: duration is more than 0 and at most 7d'],
+      ['an end before the start', (t: string) => t.replace('2027-01-02', '2026-12-01'), 5, 'freeze.0.end: end comes after start'],
+      ['a reason of 2,001 characters', (t: string) => t.replace('reason: year-end', `reason: ${'x'.repeat(2_001)}`), 3, 'freeze.0.reason: reason is at most 2,000 characters'],
+      ['no reason', (t: string) => t.replace('    reason: year-end\n', ''), 2, 'freeze.0.reason: reason says why the environments are frozen'],
+      ['an environment that is no name', (t: string) => t.replace('[prod, "staging*"]', '["../prod"]'), 2, 'freeze.0.environments: environments is a list of names or patterns, e.g. ["prod", "staging*"]'],
+      ['one window instead of a list', () => 'stackPrefix: acme-\nfreeze:\n  environments: [prod]\n  reason: r\n', 2, 'freeze: a list of windows, e.g. [{"environments":["prod"],"reason":"year-end","start":"2026-12-20T00:00:00Z","end":"2027-01-02T00:00:00Z"}]'],
+    ])('refuses %s, naming the file, the line and the fix', (_name, change, line, reason) => {
+      const error = settingsError(change(windows.join('\n')));
+      expect(error.file).toBe('common/gitops.yaml');
+      expect(error.line).toBe(line);
+      expect(error.reason).toBe(reason);
+    });
   });
 
   it('reports YAML that does not parse with its line', () => {

@@ -1,5 +1,6 @@
-import { activeFreeze, parseFreezeWindows, windowsFor } from '../../common/freeze';
+import { activeFreeze, parseFreezeWindows, repoWindowsFor, windowsFor } from '../../common/freeze';
 import { policyFor, type PolicySettings } from '../../common/policy';
+import { FreezeWindowError } from '../../common/errors';
 import { readWorkerSettings } from '../../worker/settings';
 
 const release = { environments: ['prod', 'staging*'], reason: 'year-end', start: '2026-12-20T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' };
@@ -47,6 +48,39 @@ describe('parseFreezeWindows', () => {
     expect(() => parseFreezeWindows([{ environments: ['prod'], reason: 'r', cron: '0 18 1 * 5', duration: '1h' }], 'F')).toThrow('is not a weekly rule');
     expect(() => parseFreezeWindows([{ environments: ['prod'], reason: 'r', cron: '0 18 * * 5' }], 'F')).toThrow('F[0]: a weekly window needs a duration');
     expect(() => parseFreezeWindows([{ environments: ['prod'], reason: 'r', cron: '0 18 * * 5', duration: '8d' }], 'F')).toThrow('at most 7d');
+  });
+
+  it('says which window and which field, for an error at that field\'s line', () => {
+    let thrown: unknown;
+    try {
+      parseFreezeWindows([release, { environments: ['prod'], reason: 'r', cron: '0 18 * 12 5', duration: '1h' }], 'freeze');
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FreezeWindowError);
+    expect(thrown).toMatchObject({ source: 'freeze', index: 1, field: 'cron', message: expect.stringMatching(/^freeze\[1\]: "0 18 \* 12 5" is not a weekly rule/) });
+  });
+});
+
+describe('repoWindowsFor (freeze: in common/gitops.yaml)', () => {
+  const at = new Date('2026-12-24T12:00:00Z');
+
+  it('gives the windows that name the environment, each reason marked with the file', () => {
+    expect(repoWindowsFor([release, weekend], 'prod', at).map((w) => w.reason)).toEqual(['year-end (common/gitops.yaml)', 'weekend (common/gitops.yaml)']);
+    expect(repoWindowsFor([release, weekend], 'development', at)).toEqual([]);
+    expect(repoWindowsFor(undefined, 'prod', at)).toEqual([]);
+    expect(repoWindowsFor([release], 'prod', new Date('2027-01-03T00:00:00Z'))).toEqual([]);
+  });
+
+  it('only adds: a shorter repo window leaves the orchestrator\'s window as long as it was', () => {
+    const shorter = { environments: ['prod'], reason: 'repo says short', start: '2026-12-20T00:00:00.000Z', end: '2026-12-25T00:00:00.000Z' };
+    expect(activeFreeze([release, ...repoWindowsFor([shorter], 'prod', at)], 'prod', at)).toEqual({ until: '2027-01-02T00:00:00.000Z', reason: 'year-end; repo says short (common/gitops.yaml)' });
+    const longer = { ...shorter, end: '2027-01-10T00:00:00.000Z' };
+    expect(activeFreeze([release, ...repoWindowsFor([longer], 'prod', at)], 'prod', at)?.until).toBe('2027-01-10T00:00:00.000Z');
+  });
+
+  it('leaves out a weekly rule the workflow could not decide with, instead of throwing', () => {
+    expect(repoWindowsFor([{ ...weekend, cron: 'every friday' }], 'prod', at)).toEqual([]);
   });
 });
 

@@ -39,6 +39,10 @@ describe('messageProblem', () => {
     ['follows null (nothing taken yet)', desired((d) => (d.follows = null))],
     ['optional fields present as undefined', desired((d) => Object.assign(d, { redeploy: undefined, pushedBy: undefined, follows: undefined }))],
     ['generation 0', desired((d) => (d.commit.generation = 0))],
+    ['freeze windows from common/gitops.yaml', desired((d) => (d.settings.freeze = [
+      { environments: ['prod', 'staging*'], reason: 'year-end', start: '2026-12-20T00:00:00.000Z', end: '2027-01-02T00:00:00.000Z' },
+      { environments: ['prod'], reason: 'weekend', cron: '0 18 * * 5', durationMs: 223_200_000 },
+    ]))],
     ['2,000 emoji for a reason (4,000 UTF-16 units)', desired((d) => (d.reason = '😀'.repeat(2_000)))],
   ])('takes a desired state: %s', (_name, value) => {
     expect(messageProblem(desiredStateSchema, value)).toBeUndefined();
@@ -67,6 +71,11 @@ describe('messageProblem', () => {
     ['a pipeline template body of 51,201 characters', desired((d) => (d.templates.pipeline = 'x'.repeat(51_201))), 'templates.pipeline: at most 51200 characters'],
     ['a template hash in upper case', desired((d) => (d.templateRefs = { pipeline: { sha256: hash.toUpperCase(), bytes: 1 }, environment: { sha256: hash, bytes: 1 } })), `templateRefs.pipeline.sha256: must match ${/^[0-9a-f]{64}$/}`],
     ['a template past 1 MB', desired((d) => (d.templateRefs = { pipeline: { sha256: hash, bytes: 1 }, environment: { sha256: hash, bytes: 1_048_577 } })), 'templateRefs.environment.bytes: at most 1048576'],
+    ['freeze as one window, not a list', desired((d) => (d.settings.freeze = { environments: ['prod'], reason: 'r' })), 'settings.freeze: expected array, received object'],
+    ['a freeze window with a weekly rule that does not read', desired((d) => (d.settings.freeze = [{ environments: ['prod'], reason: 'r', cron: 'fridays', durationMs: 1 }])), 'settings.freeze.0.cron: a weekly rule such as "0 18 * * 5"'],
+    ['a freeze window naming a path', desired((d) => (d.settings.freeze = [{ environments: ['../prod'], reason: 'r' }])), 'settings.freeze.0.environments.0: an environment name or pattern'],
+    ['a freeze window with a blank reason', desired((d) => (d.settings.freeze = [{ environments: ['prod'], reason: ' ' }])), 'settings.freeze.0.reason: at least 1 character'],
+    ['a freeze window a fortnight long', desired((d) => (d.settings.freeze = [{ environments: ['prod'], reason: 'r', cron: '0 18 * * 5', durationMs: 14 * 86_400_000 }])), 'settings.freeze.0.durationMs: at most 604800000'],
     ['repoProtected as text', desired((d) => (d.repoProtected = 'false')), 'repoProtected: expected boolean, received string'],
     ['follows a short SHA', desired((d) => (d.follows = 'a1b2c3d')), `follows: must match ${/^[0-9a-f]{40}$/}`],
   ])('refuses a desired state with %s', (_name, value, problem) => {

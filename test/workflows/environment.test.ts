@@ -609,6 +609,53 @@ describe('a freeze window (CFN_GITOPS_FREEZE)', () => {
     );
   });
 
+  it('holds a push by a window of common/gitops.yaml too, which never shortens the orchestrator\'s', () => {
+    const aws = new FakeAws();
+    return withEnvironment(
+      'development',
+      async ({ push: send, waitFor, waitForDetails }) => {
+        // Waited in real time, as the first window above.
+        const now = await env.currentTimeMs();
+        const end = new Date(now + 6_000).toISOString();
+        freezing(aws, [{ environments: ['development'], reason: 'release day', start: new Date(now - 60_000).toISOString(), end }]);
+        const settings = {
+          freeze: [
+            { environments: ['dev*'], reason: 'repo says short', start: new Date(now - 60_000).toISOString(), end: new Date(now + 1_000).toISOString() },
+            { environments: ['prod'], reason: 'not this one', start: new Date(now - 60_000).toISOString(), end: new Date(now + 86_400_000).toISOString() },
+          ],
+        };
+        await send({ sha: 'f4000000', generation: 1, appVersion: '4.0.0', settings });
+        const held = await waitFor('the freeze', frozen);
+        expect(held.frozenBy).toEqual({ source: 'window', reason: 'release day; repo says short (common/gitops.yaml)', until: end });
+        expect(await waitForDetails('the freeze in the details', (text) => text.includes('frozen: release day'))).toContain(`until ${end}`);
+
+        const done = await waitFor('the deployment', ended(1));
+        expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '4.0.0' });
+        expect(Date.parse(done.lastResult!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(end));
+      },
+      aws,
+    );
+  });
+
+  it('ignores a push whose repo windows the workflow could not decide with, and takes the next', () => {
+    const aws = new FakeAws();
+    return withEnvironment(
+      'development',
+      async ({ push: send, waitFor, waitForDetails }) => {
+        const bad = { freeze: [{ environments: ['development'], reason: 'weekend', cron: 'fridays', durationMs: 3_600_000 }] };
+        await send({ sha: 'f5000000', generation: 1, appVersion: '5.0.0', settings: bad });
+        expect(await waitForDetails('the refusal', (text) => text.includes('ignored'))).toContain(
+          'desired state ignored: invalid desired state: settings.freeze.0.cron: a weekly rule such as "0 18 * * 5"',
+        );
+        await send({ sha: 'f5100000', generation: 2, appVersion: '5.1.0' });
+        const done = await waitFor('the deployment', ended(1));
+        expect(done.lastResult).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '5.1.0' });
+        expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+      },
+      aws,
+    );
+  });
+
   it('replaces a held push with a newer one (latest wins) and ends a cancelled one with AWS untouched', () => {
     const aws = new FakeAws();
     return withEnvironment(
