@@ -97,7 +97,7 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
       r.environment,
       desiredText(r),
       r.deployedVersion ?? '-',
-      r.rollout ? `${r.phase ?? '-'} (wave ${r.rollout.wave} of ${r.rollout.waves})` : (r.phase ?? '-'),
+      r.rollout ? `${r.phase ?? '-'} (${r.rollout.halted !== undefined ? 'Halted, ' : ''}wave ${r.rollout.wave} of ${r.rollout.waves})` : (r.phase ?? '-'),
       r.syncStatus,
       ago(r.syncCheckedAt, now),
       r.lastResult ? `${r.lastResult} ${ago(r.lastResultAt, now)}` : '-',
@@ -111,7 +111,9 @@ export function renderStatusTable(rows: EnvironmentStatus[], now: number): strin
 
 /** Where an environment stands in a running rollout: `wave 3 of 3, waits for wave 2 (rollout of abc1234, cfn-gitops-rollout/<sha>)`. */
 export function rolloutText(rollout: NonNullable<EnvironmentStatus['rollout']>): string {
-  const where = rollout.wave === rollout.running ? 'running' : rollout.wave < rollout.running ? 'done' : `waits for wave ${rollout.running}`;
+  const where = rollout.halted !== undefined
+    ? `Halted: ${rollout.halted}`
+    : rollout.wave === rollout.running ? 'running' : rollout.wave < rollout.running ? 'done' : `waits for wave ${rollout.running}`;
   return `wave ${rollout.wave} of ${rollout.waves}, ${where} (rollout of ${rollout.commit.slice(0, 7)}, ${rollout.workflowId})`;
 }
 

@@ -101,8 +101,12 @@ export interface EnvironmentStatus {
   expiryWarning?: string;
   /** The environment expired: when, by which rule; its stacks were deleted. */
   expired?: { at: string; rule: string };
-  /** The running rollout (`waves:`) the environment is in: its wave, the wave running, how many, the push. */
-  rollout?: { wave: number; running: number; waves: number; commit: string; workflowId: string };
+  /**
+   * The running rollout (`waves:`) the environment is in: its wave, the wave running, how many,
+   * the push; or the ended rollout that halted it (`halted`: which environment's deployment
+   * failed), until the environment takes another request.
+   */
+  rollout?: { wave: number; running: number; waves: number; commit: string; workflowId: string; halted?: string };
 }
 
 /** One deployment in an environment's detail, with its workflow in the Temporal UI. */

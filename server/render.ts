@@ -276,7 +276,7 @@ export function renderList(rows: EnvironmentStatus[], now: number, query: Dashbo
     (row) => html`<tr class="sync-${row.syncStatus}" data-environment="${row.environment}">\
 <th scope="row"><a href="${environmentHref(row.environment)}">${row.environment}</a></th>\
 <td><span class="badge" data-field="sync" title="${row.syncMessage ?? row.syncStatus}">${SYNC_LABELS[row.syncStatus] ?? row.syncStatus}</span></td>\
-<td data-field="phase">${row.phase ?? 'no workflow'}${row.rollout && html` <small>(wave ${row.rollout.wave} of ${row.rollout.waves})</small>`}${row.expiryWarning && html` <small class="warn" title="${row.expiryWarning}">expires soon</small>`}</td>\
+<td data-field="phase">${row.phase ?? 'no workflow'}${row.rollout && html` <small>(${row.rollout.halted !== undefined ? 'Halted, ' : ''}wave ${row.rollout.wave} of ${row.rollout.waves})</small>`}${row.expiryWarning && html` <small class="warn" title="${row.expiryWarning}">expires soon</small>`}</td>\
 <td data-field="deployed">${row.deployedVersion ?? '-'}</td>\
 <td data-field="desired">${desiredText(row)}</td>\
 <td data-field="last-deployment">${row.lastResult ? html`<span class="result-${row.lastResult}">${row.lastResult}</span>${when(row.lastResultAt, now)}` : '-'}${row.pendingApproval && html` <small class="waiting">waiting for approval</small>`}</td></tr>`,

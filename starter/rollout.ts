@@ -13,6 +13,10 @@ export interface RolloutProgress {
   waves: number;
   /** The wave of each environment in it. */
   waveOf: Map<string, number>;
+  /** When it started (visibility's start time). */
+  startedAt?: number;
+  /** Ended: the environments it halted, each with the reason. Absent while it runs. */
+  halted?: Map<string, string>;
 }
 
 /** One line of a rollout's start, as `start` reports it (a subset of the starter's StartEntry). */
@@ -25,6 +29,9 @@ export interface RolloutEntryReport {
 
 /** The query of running rollouts, newest first. */
 const RUNNING_ROLLOUTS = `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Running'`;
+/** Ended rollouts `status` looks at for environments they halted: the newest few of the last week. */
+const ENDED_ROLLOUTS_LIMIT = 5;
+const ENDED_ROLLOUTS_WINDOW_MS = 7 * 86_400_000;
 
 /** The push commit of a rollout workflow id, or undefined for other ids. */
 function commitOf(workflowId: string): string | undefined {
@@ -119,10 +126,45 @@ export async function runningRollouts(client: Client): Promise<RolloutProgress[]
       const state = await client.workflow.getHandle(execution.workflowId).query(rolloutStateQuery);
       // Visibility may list a rollout that has just ended as running; its query says it is done.
       if (state.done) continue;
-      found.push({ workflowId: execution.workflowId, commit: state.commit, wave: state.wave, waves: state.waves, waveOf: new Map(state.entries.map((e) => [e.environment, e.wave])) });
+      found.push({ ...progressOf(execution.workflowId, state), startedAt: execution.startTime.getTime() });
     } catch {
       // A rollout ending between the list and the query has nothing to show.
     }
   }
   return found;
+}
+
+/**
+ * The running rollouts and the newest few that ended in the last week (their result, read from
+ * history: no worker needed), for `status`: `wave 2 of 3`, or `Halted` with the reason for an
+ * environment a failed wave held back.
+ */
+export async function recentRollouts(client: Client, now = Date.now()): Promise<RolloutProgress[]> {
+  const since = new Date(now - ENDED_ROLLOUTS_WINDOW_MS).toISOString();
+  const query = `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Completed' AND CloseTime > '${since}'`;
+  const ended: { workflowId: string; startedAt: number }[] = [];
+  for await (const execution of client.workflow.list({ query })) {
+    ended.push({ workflowId: execution.workflowId, startedAt: execution.startTime.getTime() });
+    if (ended.length >= ENDED_ROLLOUTS_LIMIT * 4) break;
+  }
+  const newest = ended.sort((a, b) => b.startedAt - a.startedAt).slice(0, ENDED_ROLLOUTS_LIMIT);
+  const [running, results] = await Promise.all([
+    runningRollouts(client),
+    Promise.all(
+      newest.map(async ({ workflowId, startedAt }) => {
+        try {
+          const state = (await client.workflow.getHandle(workflowId).result()) as RolloutState;
+          const halted = new Map(state.entries.filter((e) => e.status === RolloutStatus.Halted).map((e) => [e.environment, e.message ?? state.haltReason ?? 'halted']));
+          return { ...progressOf(workflowId, state), startedAt, halted };
+        } catch {
+          return undefined;
+        }
+      }),
+    ),
+  ]);
+  return [...running, ...results.filter((r): r is NonNullable<typeof r> => r !== undefined)].sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
+}
+
+function progressOf(workflowId: string, state: RolloutState): RolloutProgress {
+  return { workflowId, commit: state.commit, wave: state.wave, waves: state.waves, waveOf: new Map(state.entries.map((e) => [e.environment, e.wave])) };
 }

@@ -24,7 +24,7 @@ import type { TemporalSettings } from '../common/temporal-settings';
 import type { EnvironmentState } from '../common/types';
 import { connectClient, workflowUrl } from './client';
 import { createGitReader, type GitReader } from './git';
-import { runningRollouts, type RolloutProgress } from './rollout';
+import { recentRollouts, type RolloutProgress } from './rollout';
 import { ExitCode, type Output } from './start-command';
 
 // The rows' types live with the model (common/status.ts); the server's metrics read them from here.
@@ -195,8 +195,9 @@ export async function collectDetails(options: StatusOptions): Promise<Environmen
   const [listed, git, rollouts] = await Promise.all([
     listEnvironments(options.client, { environment: options.environment, queryTimeoutMs: options.queryTimeoutMs, states: options.states }),
     options.git ? readGitMain(options.git) : undefined,
-    // One list and a query per running rollout (usually none): no search attribute to register, and a rollout's wave is its own state.
-    runningRollouts(options.client).catch(() => []),
+    // A list and a query per running rollout (usually none), and the results of the newest few that
+    // ended: no search attribute to register, and a rollout's wave is its own state.
+    recentRollouts(options.client).catch(() => []),
   ]);
   const byName = new Map(listed.map((l) => [l.environment, l]));
   const names = new Set(byName.keys());
@@ -207,15 +208,24 @@ export async function collectDetails(options: StatusOptions): Promise<Environmen
     .map((environment) => {
       const workflow = byName.get(environment);
       const row = statusRow({ environment, workflow, git, url: link(workflow?.workflowId ?? environmentWorkflowId(environment)) });
-      const rollout = rolloutOf(rollouts, environment);
+      const rollout = rolloutOf(rollouts, environment, workflow?.state);
       return { ...row, ...(rollout ? { rollout } : {}), deployments: deploymentsOf(workflow?.state, link) };
     });
 }
 
-/** The newest running rollout an environment is in, for its row. */
-function rolloutOf(rollouts: RolloutProgress[], environment: string): EnvironmentStatus['rollout'] {
+/**
+ * The rollout an environment's row shows: the newest it is in, while it runs; once it ended, only
+ * when it halted the environment and the environment has taken no request since it started.
+ */
+function rolloutOf(rollouts: RolloutProgress[], environment: string, state: EnvironmentState | undefined): EnvironmentStatus['rollout'] {
   const progress = rollouts.find((r) => r.waveOf.has(environment));
-  return progress && { wave: progress.waveOf.get(environment)!, running: progress.wave, waves: progress.waves, commit: progress.commit, workflowId: progress.workflowId };
+  if (!progress) return undefined;
+  const row = { wave: progress.waveOf.get(environment)!, running: progress.wave, waves: progress.waves, commit: progress.commit, workflowId: progress.workflowId };
+  if (!progress.halted) return row;
+  const halted = progress.halted.get(environment);
+  const latest = Date.parse(state?.pending?.requestedAt ?? state?.current?.requestedAt ?? state?.history[0]?.requestedAt ?? '');
+  if (halted === undefined || latest >= (progress.startedAt ?? 0)) return undefined;
+  return { ...row, halted };
 }
 
 /**

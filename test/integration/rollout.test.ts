@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { rolloutWorkflowId, type RolloutState } from '../../common/rollout';
+import type { EnvironmentStatus } from '../../common/status';
 import { WorkflowType } from '../../common/messages';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
@@ -118,5 +119,15 @@ describe('rollout waves', () => {
       ['prod', 'Halted', `prod: ${halt}`],
       ['staging', 'Halted', `staging: ${halt}`],
     ]);
+
+    // Once the rollout has ended, status still says which environments it halted, and why.
+    const rows = JSON.parse((await runCli(['status', '--json'], { env })).stdout) as EnvironmentStatus[];
+    expect(rows.map((r) => [r.environment, r.rollout?.halted])).toEqual([
+      ['development', undefined],
+      ['prod', halt],
+      ['staging', halt],
+    ]);
+    expect((await runCli(['status'], { env })).stdout).toMatch(/prod .*\(Halted, wave 3 of 3\)/);
+    expect((await runCli(['status', 'staging'], { env })).stdout).toContain(`rollout: wave 2 of 3, Halted: ${halt} (rollout of ${after.slice(0, 7)}, ${rolloutWorkflowId(after)})`);
   }, 300_000);
 });
