@@ -142,6 +142,18 @@ describe('dashboard HTML', () => {
     expect(renderCard(waiting, NOW, false).text).toContain('Sign in with an API token to approve or reject.');
   });
 
+  it("shows a card's rollout wave (or why a rollout halted it), its expiry with a warning three days ahead, and that it expired", () => {
+    const rollout = { wave: 3, running: 1, waves: 3, commit: 'a'.repeat(40), workflowId: `cfn-gitops-rollout/${'a'.repeat(40)}` };
+    expect(renderCard({ ...waiting, rollout }, NOW, false).text).toContain(`<span data-field="rollout">wave 3 of 3, waits for wave 1 (rollout of aaaaaaa, cfn-gitops-rollout/${'a'.repeat(40)})</span>`);
+    expect(renderCard({ ...waiting, rollout: { ...rollout, halted: "wave 1: dev's sync ended Failed" } }, NOW, false).text).toContain("wave 3 of 3, Halted: wave 1: dev&#39;s sync ended Failed");
+    const expiry = { at: '2024-05-02T12:15:00.000Z', rule: 'ttl 7d from the first deploy at 2024-04-25T12:15:00.000Z' };
+    const soon = renderCard({ ...waiting, expiry, expiryWarning: `expires in 1d 0h (${expiry.rule})` }, NOW, false).text;
+    expect(soon).toContain('<span data-field="expires" class="warn" title="ttl 7d from the first deploy at 2024-04-25T12:15:00.000Z">2024-05-02T12:15:00.000Z</span>');
+    expect(soon).toContain('<p class="note warn" data-field="expiry-warning">expires in 1d 0h (ttl 7d');
+    expect(renderCard({ ...waiting, expiry }, NOW, false).text).not.toContain('expiry-warning');
+    expect(renderCard({ ...waiting, expired: { at: '2024-05-01T12:00:00.000Z', rule: 'expires 2024-05-01T12:00:00.000Z' } }, NOW, false).text).toContain('<p class="note" data-field="expired">Expired at 2024-05-01T12:00:00.000Z');
+  });
+
   it('links to the Temporal UI only over http(s)', () => {
     expect(renderCard(waiting, NOW, false).text).toContain(`<a href="${url('prod')}" target="_blank" rel="noopener noreferrer">Temporal UI</a>`);
     expect(renderCard({ ...waiting, url: 'javascript:alert(1)' }, NOW, false).text).not.toContain('javascript:');
