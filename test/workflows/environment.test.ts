@@ -678,3 +678,59 @@ describe('a freeze window (CFN_GITOPS_FREEZE)', () => {
     );
   });
 });
+
+describe('an expiring environment (expires, ttl)', () => {
+  const expired = (state: EnvironmentState) => state.expired !== undefined && state.current === undefined && state.pending === undefined;
+  const deletedStacks = (aws: FakeAws) => aws.activities.deleteStack.mock.calls.map(([ref]) => ref.stackName);
+
+  it('deletes its stacks when its ttl passes, stays Expired for the same config, and comes back for a changed one', () =>
+    withEnvironment('feature-a', async ({ aws, push: send, waitFor, waitForDetails }) => {
+      // A ttl of a few seconds, waited in real time (see the freeze windows above).
+      await send({ sha: 'e1000000', generation: 1, appVersion: '1.0.0', config: { ttl: '4s' } });
+      const deployed = await waitFor('the deployment', ended(1));
+      expect(record(deployed, 1)).toMatchObject({ result: DeploymentResult.Succeeded });
+      expect(deployed.expiry?.rule).toBe(`ttl 4s from the first deploy at ${deployed.firstDeployedAt}`);
+      expect(Date.parse(deployed.expiry!.at) - Date.parse(deployed.firstDeployedAt!)).toBe(4_000);
+      expect(await waitForDetails('the expiry in the details', (text) => text.includes('expires: '))).toContain('(ttl 4s from the first deploy');
+
+      const gone = await waitFor('the expiry', expired);
+      expect(record(gone, 2)).toMatchObject({ action: Action.Delete, commit: 'e1000000'.padEnd(40, '0'), result: DeploymentResult.Succeeded });
+      expect(Date.parse(record(gone, 2)!.startedAt!)).toBeGreaterThanOrEqual(Date.parse(deployed.expiry!.at));
+      expect(deletedStacks(aws)).toEqual(['cfn-gitops-feature-a', 'cfn-gitops-feature-a-pipeline']);
+      expect(gone).toMatchObject({ phase: DeployPhase.Expired, sync: { status: SyncStatus.Expired }, expired: { rule: deployed.expiry!.rule, commit: 'e1000000'.padEnd(40, '0') } });
+      expect(gone.expiry).toBeUndefined();
+      expect(gone.applied).toBeUndefined();
+
+      // A push that leaves the config as it was (a common/ change) does not bring it back.
+      await send({ sha: 'e2000000', generation: 2, appVersion: '1.0.0', config: { ttl: '4s' }, reason: 'common/ changed' });
+      expect(await waitForDetails('the refusal', (text) => text.includes('stays expired'))).toContain('feature-a expired at');
+      expect((await waitFor('no change', () => true)).deploymentCount).toBe(2);
+
+      // A changed config brings it back, with its own expiry.
+      await send({ sha: 'e3000000', generation: 3, appVersion: '1.1.0', config: { ttl: '1h' } });
+      const back = await waitFor('the return', ended(3));
+      expect(record(back, 3)).toMatchObject({ action: Action.Sync, appVersion: '1.1.0', result: DeploymentResult.Succeeded });
+      expect(back).toMatchObject({ phase: DeployPhase.Idle, deployedVersion: '1.1.0', sync: { status: SyncStatus.Synced } });
+      expect(back.expired).toBeUndefined();
+      expect(Date.parse(back.expiry!.at) - Date.parse(back.firstDeployedAt!)).toBe(3_600_000);
+    }));
+
+  it('is deleted at once by a push whose expires has passed, without deploying it', () =>
+    withEnvironment('feature-b', async ({ aws, push: send, waitFor, waitForDetails }) => {
+      await send({ sha: 'e4000000', generation: 1, appVersion: '1.0.0' });
+      await waitFor('the deployment', ended(1));
+      await send({ sha: 'e5000000', generation: 2, appVersion: '1.0.0', config: { expires: '2020-01-01T00:00:00.000Z' } });
+      const gone = await waitFor('the expiry', expired);
+      expect(record(gone, 2)).toMatchObject({ action: Action.Delete, commit: 'e5000000'.padEnd(40, '0'), result: DeploymentResult.Succeeded });
+      expect(gone.history.map((r) => r.action)).toEqual([Action.Delete, Action.Sync]);
+      expect(aws.activities.startPipelineExecution).toHaveBeenCalledTimes(1);
+      expect(gone).toMatchObject({ phase: DeployPhase.Expired, sync: { status: SyncStatus.Expired }, expired: { rule: 'expires 2020-01-01T00:00:00.000Z' } });
+      expect(await waitForDetails('the expired line', (text) => text.includes('expired at'))).toContain('brings it back');
+
+      // A later date brings it back.
+      await send({ sha: 'e6000000', generation: 3, appVersion: '1.0.0', config: { expires: '2999-01-01T00:00:00.000Z' } });
+      const back = await waitFor('the return', ended(3));
+      expect(record(back, 3)).toMatchObject({ action: Action.Sync, result: DeploymentResult.Succeeded });
+      expect(back.expiry).toEqual({ at: '2999-01-01T00:00:00.000Z', rule: 'expires 2999-01-01T00:00:00.000Z' });
+    }));
+});
