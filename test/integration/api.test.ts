@@ -236,7 +236,7 @@ describe('API server: webhook, status and approvals', () => {
     ]);
     const refused = await runCli(['status', '--sync-status', 'Healthy'], { env });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toBe('cfn-gitops: --sync-status: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown\n');
-    expect(await call('GET', '/api/environments?syncStatus=Healthy')).toEqual({ status: 400, body: { error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown' } });
+    expect(refused.stderr).toBe('cfn-gitops: --sync-status: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown, Expired\n');
+    expect(await call('GET', '/api/environments?syncStatus=Healthy')).toEqual({ status: 400, body: { error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown, Expired' } });
   });
 });

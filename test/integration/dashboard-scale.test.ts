@@ -191,7 +191,7 @@ describe('dashboard with 2,000 environments', () => {
     const t = Date.now();
     const { body } = await api<{ total: number; counts: { syncStatus: Record<string, number>; phase: Record<string, number> } }>('/api/environments');
     figures.warmReadMs = Date.now() - t;
-    expect(body.counts.syncStatus).toEqual({ Synced: 1202, OutOfSync: 201, Drifted: 400, Missing: 0, Orphaned: 0, Progressing: 0, Unknown: 200 });
+    expect(body.counts.syncStatus).toEqual({ Synced: 1202, OutOfSync: 201, Drifted: 400, Missing: 0, Orphaned: 0, Progressing: 0, Unknown: 200, Expired: 0 });
     expect(body.counts.phase).toEqual({ Idle: 2002, WaitingForApproval: 1 });
   });
 
@@ -206,7 +206,7 @@ describe('dashboard with 2,000 environments', () => {
     expect(render.firstContentfulPaint).toBeLessThanOrEqual(budget);
     expect(render.load).toBeLessThanOrEqual(budget);
 
-    expect(await text(page, '#sync-counts')).toBe('In sync 1,202 Out of sync 201 Drifted 400 Missing 0 Orphaned 0 Progressing 0 Unknown 200');
+    expect(await text(page, '#sync-counts')).toBe('In sync 1,202 Out of sync 201 Drifted 400 Missing 0 Orphaned 0 Progressing 0 Unknown 200 Expired 0');
     expect(await text(page, '#phase-counts')).toBe('Idle 2,002 WaitingForApproval 1');
     expect(await page.locator('article.card').count()).toBe(100);
     expect(await page.locator('article.card h2').first().innerText()).toBe('app-0000');

@@ -97,7 +97,7 @@ describe('API server routes', () => {
         names: [],
         total: 3,
         counts: {
-          syncStatus: { Synced: 1, OutOfSync: 1, Drifted: 0, Missing: 1, Orphaned: 0, Progressing: 0, Unknown: 0 },
+          syncStatus: { Synced: 1, OutOfSync: 1, Drifted: 0, Missing: 1, Orphaned: 0, Progressing: 0, Unknown: 0, Expired: 0 },
           phase: { Idle: 1, none: 1, WaitingForApproval: 1 },
         },
       });
@@ -106,7 +106,7 @@ describe('API server routes', () => {
     it('refuses a value it does not know with 400, naming the parameter and the values it takes', async () => {
       const status = await fetch(`${url}/api/environments?syncStatus=Healthy`);
       expect(status.status).toBe(400);
-      expect(await json(status)).toEqual({ error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown' });
+      expect(await json(status)).toEqual({ error: 'invalid filter: syncStatus: "Healthy" is not a sync status: one of Synced, OutOfSync, Drifted, Missing, Orphaned, Progressing, Unknown, Expired' });
       const phase = await fetch(`${url}/api/environments?phase=Idle,Sleeping`);
       expect(phase.status).toBe(400);
       expect((await json(phase)).error).toMatch(/^invalid filter: phase: "Sleeping" is not a phase: one of Idle, Queued, WaitingForApproval, /);
