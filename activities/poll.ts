@@ -15,7 +15,7 @@ export interface PollTiming {
  * delay. A wait of T seconds then costs about log2(T / min) polls until the delays reach the
  * longest, and one per longest delay after (5 s and 2 min: 9 polls for a 10-minute pipeline).
  */
-const BACKOFF = 2;
+export const BACKOFF = 2;
 
 /**
  * Longest time without a heartbeat, whatever the delay between polls: the workflow's heartbeat

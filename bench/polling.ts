@@ -20,6 +20,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { BACKOFF } from '../activities/poll';
 import { stateQuery, submitUpdate, WorkflowType } from '../common/messages';
 import { environmentWorkflowId } from '../common/names';
 import type { DesiredState, EnvironmentState } from '../common/types';
@@ -75,12 +76,12 @@ function cliWaiter(): { delayS: number; maxAttempts: number; source: string } {
   return { delayS: 30, maxAttempts: 120, source: 'botocore StackUpdateComplete (delay 30, maxAttempts 120; waiters-2.json not found locally)' };
 }
 
-/** The backoff the wait activities use (activities/poll.ts): polls at t = 0, then after min·1.6^k, capped at max. */
+/** The backoff the wait activities use (activities/poll.ts): polls at t = 0, then after min·BACKOFF^k, capped at max. */
 function backoffPolls(durationMs: number, minMs: number, maxMs: number): { calls: number; delayMs: number } {
   let t = 0;
   let calls = 1;
   for (let k = 0; t < durationMs; k++) {
-    t += Math.min(maxMs, minMs * 1.6 ** Math.min(k, 30));
+    t += Math.min(maxMs, minMs * BACKOFF ** Math.min(k, 30));
     calls++;
   }
   return { calls, delayMs: t - durationMs };
@@ -166,7 +167,7 @@ async function main(): Promise<void> {
 
   const { minMs, maxMs } = settings.poll;
   const waiter = cliWaiter();
-  console.log(`polling of the deployment waits: ${seconds(minMs)} first, ×1.6 each poll, at most ${seconds(maxMs)} (CFN_GITOPS_POLL_MIN / CFN_GITOPS_POLL_MAX)`);
+  console.log(`polling of the deployment waits: ${seconds(minMs)} first, ×${BACKOFF} each poll, at most ${seconds(maxMs)} (CFN_GITOPS_POLL_MIN / CFN_GITOPS_POLL_MAX)`);
   console.log(`AWS CLI waiter: every ${waiter.delayS} s, at most ${waiter.maxAttempts} attempts (${waiter.source})\n`);
 
   let generation = 1;
@@ -235,7 +236,9 @@ async function main(): Promise<void> {
           `${mean(waiterPolls).toFixed(1)} (duration/${waiter.delayS} + 1) | ${seconds(mean(waiterDelay))} / ${seconds(waiterMs / 2)} |`,
       );
     }
-    console.log('\nBesides polling, a deployment makes 6 calls: PutObject (source), DescribeStacks, GetTemplate and ValidateTemplate (does the pipeline stack need an update?), StartPipelineExecution, DescribeStacks (the version deployed).');
+    console.log(
+      '\nBesides polling, a deployment makes 5 calls: PutObject (source), DescribeStacks, GetTemplate and ValidateTemplate (does the pipeline stack need an update? ValidateTemplate once per template and worker), StartPipelineExecution; the version deployed is the execution\'s AppVersion variable.',
+    );
   } finally {
     worker.shutdown();
     await running;

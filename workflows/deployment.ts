@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { StackChange, StackInfo, StackInspection } from '../activities/cloudformation';
+import type { ExecutionOutcome } from '../activities/codepipeline';
 import type { StoredTemplate } from '../activities/templates';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
 import { deploymentProgressSignal } from '../common/messages';
@@ -99,6 +100,12 @@ function waits(summary: string): Waits {
  * each, each signal awaited).
  */
 const FAST_SYNC_PATCH = 'fast-sync-path';
+
+/**
+ * Marks histories whose deployed version is the AppVersion variable of the execution that
+ * succeeded (recorded before: a DescribeStacks of the environment stack after every deployment).
+ */
+const VERSION_FROM_EXECUTION_PATCH = 'deployed-version-from-execution';
 
 /** Attempts to get a stack out of a stuck state before giving up. */
 const MAX_RECOVERIES = 3;
@@ -308,9 +315,10 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   }
 
   progress.pipelineExecutionId = executionId;
+  let outcome: ExecutionOutcome;
   try {
     await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
-    await waits(`wait for execution ${executionId} of ${name}`).waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
+    outcome = await waits(`wait for execution ${executionId} of ${name}`).waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(async () => {
@@ -321,8 +329,14 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
     }
     throw error;
   }
-  const stack = await aws(`read the deployed AppVersion of ${environmentStackName(settings, environment)}`).describeStack({ environment, region, stackName: environmentStackName(settings, environment) });
-  const deployedVersion = stack?.parameters.AppVersion;
+  // The version the succeeded execution ran with is what its deploy action gave the environment
+  // stack: one call fewer per deployment. Without the variable (and in histories recorded before
+  // the patch), the stack's parameter is read.
+  const ran = patched(VERSION_FROM_EXECUTION_PATCH) ? outcome.appVersion : undefined;
+  const deployedVersion =
+    ran ??
+    (await aws(`read the deployed AppVersion of ${environmentStackName(settings, environment)}`).describeStack({ environment, region, stackName: environmentStackName(settings, environment) }))?.parameters
+      .AppVersion;
   await progress.to(DeployPhase.Succeeded, `app ${deployedVersion ?? appVersion}`, 'last');
   return { pipelineExecutionId: executionId, deployedVersion, message: `${environment}: app ${appVersion} deployed by execution ${executionId}` };
 }

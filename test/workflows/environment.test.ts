@@ -409,13 +409,13 @@ describe('the rules of an environment (DESIGN §3)', () => {
 describe('a sync, by the state of the pipeline stack', () => {
   const cases: [PipelineStackState, string, string[]][] = [
     ['absent', 'creates the stack and follows the execution the new pipeline starts by itself', [
-      'getPolicy', 'publishSource', 'inspectStack', 'createStack', 'waitForStack', 'findInitialExecution', 'waitForPipelineExecution', 'describeStack',
+      'getPolicy', 'publishSource', 'inspectStack', 'createStack', 'waitForStack', 'findInitialExecution', 'waitForPipelineExecution',
     ]],
     ['unchanged', 'starts an execution with the version as AppVersion', [
-      'getPolicy', 'publishSource', 'inspectStack', 'startPipelineExecution', 'waitForPipelineExecution', 'describeStack',
+      'getPolicy', 'publishSource', 'inspectStack', 'startPipelineExecution', 'waitForPipelineExecution',
     ]],
     ['needsUpdate', 'updates the stack, then starts an execution', [
-      'getPolicy', 'publishSource', 'inspectStack', 'updateStack', 'waitForStack', 'startPipelineExecution', 'waitForPipelineExecution', 'describeStack',
+      'getPolicy', 'publishSource', 'inspectStack', 'updateStack', 'waitForStack', 'startPipelineExecution', 'waitForPipelineExecution',
     ]],
   ];
 
@@ -460,6 +460,29 @@ describe('a sync, by the state of the pipeline stack', () => {
 });
 
 
+describe('the version a deployment leaves', () => {
+  it("is the AppVersion variable the succeeded execution ran with; without one, the environment stack's parameter", () => {
+    const aws = new FakeAws();
+    aws.activities.waitForPipelineExecution.mockImplementationOnce(async (ref) => ({ executionId: ref.executionId, status: 'Succeeded' }));
+    aws.environmentVersion = '2.3.4-read-from-the-stack';
+    return withEnvironment(
+      'development',
+      async ({ push: send, waitFor }) => {
+        await send({ sha: '9b000000', generation: 1, appVersion: '2.3.4' });
+        const first = await waitFor('the first deployment', ended(1));
+        expect(first.deployedVersion).toBe('2.3.4-read-from-the-stack');
+        expect(aws.activities.describeStack).toHaveBeenCalledTimes(1);
+
+        await send({ sha: '9c000000', generation: 2, appVersion: '2.3.5' });
+        const second = await waitFor('the second deployment', ended(2));
+        expect(second.deployedVersion).toBe('2.3.5');
+        expect(aws.activities.describeStack).toHaveBeenCalledTimes(1);
+      },
+      aws,
+    );
+  });
+});
+
 describe('a long-lived environment', () => {
   it('continues as new when its history grows, carrying what it applied, its count and its refusals', () =>
     withEnvironment('development', async ({ handle, push: send, pushStarting, waitFor, waitForDetails }) => {
@@ -487,9 +510,11 @@ describe('a long-lived environment', () => {
 
 describe('a watcher of one request (start --wait)', () => {
   it('is told each phase and the result; one waiting when the run continues as new is answered first, and the next run answers from what it carried', () =>
-    withEnvironment('development', async ({ aws, handle, pushStarting }) => {
+    withEnvironment('development', async ({ aws, handle, pushStarting, waitFor }) => {
       const held = aws.hold('1.0.0');
       const desired = await pushStarting({ sha: 'e1000000', generation: 5, appVersion: '1.0.0' }, { continueAsNewAfterEvents: 25 });
+      // A watch sent in the start's first task may be handled before its signal: `start --wait` watches only what its submit had answered.
+      await waitFor('the push taken', (s) => s.current !== undefined);
       const firstRun = (await handle.describe()).runId;
       const watch = { commit: desired.commit.sha, action: Action.Sync };
       const seen: PhaseStep[] = [];
