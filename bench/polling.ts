@@ -54,6 +54,15 @@ interface Sample {
   polls: number;
   /** From the execution's end in AWS to the wait activity's completion in the workflow's history. */
   delayMs: number;
+  /** The calls besides the polls, by operation (ValidateTemplate shared out evenly). */
+  others: Map<string, number>;
+}
+
+/** Sums `weight` of each item by `key`. */
+function tally<T>(items: T[], key: (item: T) => string, weight: (item: T) => number): Map<string, number> {
+  const sums = new Map<string, number>();
+  for (const item of items) sums.set(key(item), (sums.get(key(item)) ?? 0) + weight(item));
+  return sums;
 }
 
 /** The AWS CLI waiter's polling: delay and attempts from botocore's waiters-2.json. */
@@ -206,6 +215,7 @@ async function main(): Promise<void> {
         calls: mine.length + untargeted,
         polls: mine.filter((c) => c.operation === 'GetPipelineExecution').length,
         delayMs: noticedAt - Date.parse(execution.endedAt!),
+        others: tally([...mine.filter((c) => c.operation !== 'GetPipelineExecution'), ...calls.filter((c) => !c.target)], (c) => c.operation, (c) => (c.target ? 1 : 1 / samples)),
       };
     }));
   }
@@ -236,9 +246,12 @@ async function main(): Promise<void> {
           `${mean(waiterPolls).toFixed(1)} (duration/${waiter.delayS} + 1) | ${seconds(mean(waiterDelay))} / ${seconds(waiterMs / 2)} |`,
       );
     }
-    console.log(
-      '\nBesides polling, a deployment makes 5 calls: PutObject (source), DescribeStacks, GetTemplate and ValidateTemplate (does the pipeline stack need an update? ValidateTemplate once per template and worker), StartPipelineExecution; the version deployed is the execution\'s AppVersion variable.',
-    );
+    // What a deployment spends besides its polls, measured: the mean over every sample, by operation.
+    const all = results.flatMap(([, , measured]) => measured);
+    const besides = new Map<string, number>();
+    for (const sample of all) for (const [operation, n] of sample.others) besides.set(operation, (besides.get(operation) ?? 0) + n / all.length);
+    const listed = [...besides].map(([operation, n]) => `${operation} ${Number(n.toFixed(2))}`).join(', ');
+    console.log(`\nBesides polling, a deployment made ${[...besides.values()].reduce((a, b) => a + b, 0).toFixed(1)} calls on average: ${listed}.`);
   } finally {
     worker.shutdown();
     await running;
