@@ -195,9 +195,10 @@ async function main(): Promise<void> {
     const remainingSeconds = Math.max(0, PIPELINE_SECONDS - (windowEndMs - meanStartedAt) / 1000);
     const soFar = calls.length / N;
     // The rest of the wait as the waits poll it (the delay doubles from its current value up to
-    // CFN_GITOPS_POLL_MAX), then the one DescribeStacks that reads the deployed version.
+    // CFN_GITOPS_POLL_MAX). The deployed version comes with the last poll (the execution's
+    // AppVersion variable): no call after it.
     const interval = stats(currentPollIntervals(calls)).mean;
-    const projected = soFar + pollsFor(remainingSeconds, interval, readWorkerSettings(env).poll.maxMs / 1000) + 1;
+    const projected = soFar + pollsFor(remainingSeconds, interval, readWorkerSettings(env).poll.maxMs / 1000);
 
     const slotStats = stats(slots);
     const activationStats = stats(activations);
