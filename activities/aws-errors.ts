@@ -39,6 +39,12 @@ interface AwsLikeError {
  */
 const STACK_BUSY = /is in [A-Z_]+_IN_PROGRESS state|while in status [A-Z_]+_IN_PROGRESS/;
 
+/** Did S3 answer that the object is not there (HeadObject says NotFound, GetObject NoSuchKey)? */
+export function isMissingObject(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name;
+  return name === 'NotFound' || name === 'NoSuchKey';
+}
+
 /** The error type an AWS SDK error belongs to. */
 export function classifyAwsError(error: unknown): ErrorType {
   const err = error as AwsLikeError;

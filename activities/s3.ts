@@ -5,7 +5,7 @@ import { missingBucketFix } from '../common/bootstrap';
 import { ErrorType } from '../common/errors';
 import { sourceObjectKey } from '../common/names';
 import type { ArtifactBuckets } from './artifact-bucket';
-import { awsCall } from './aws-errors';
+import { awsCall, isMissingObject } from './aws-errors';
 import { createTemplateStore, type StoredTemplate, type TemplateStore } from './templates';
 
 /** Fixed time inside the zip, so that one template always gives the same bytes. */
@@ -47,8 +47,8 @@ export function createS3Activities(clientFor: (region: string) => S3Client, buck
         const ref = input.environmentTemplateRef;
         if (ref) {
           const head = await awsCall({ environment: input.environment, call: 'HeadObject', target, whenMissing }, () =>
-            client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: { name?: string }) => {
-              if (error.name === 'NotFound' || error.name === 'NoSuchKey') return undefined;
+            client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: unknown) => {
+              if (isMissingObject(error)) return undefined;
               throw error;
             }),
           );

@@ -5,7 +5,7 @@ import { missingBucketFix } from '../common/bootstrap';
 import { ErrorType } from '../common/errors';
 import { templateObjectKey, templateUrl, type StoreTemplatesInput, type TemplateRef } from '../common/templates';
 import type { ArtifactBuckets } from './artifact-bucket';
-import { awsCall } from './aws-errors';
+import { awsCall, isMissingObject } from './aws-errors';
 
 /** SHA-256 of a template body's UTF-8 bytes, as `start` names it. */
 export function sha256Of(body: string | Uint8Array): string {
@@ -54,7 +54,7 @@ export function createTemplateStore(clientFor: (region: string) => S3Client, buc
           const out = await clientFor(region).send(new GetObjectCommand({ Bucket: bucket, Key: key }));
           return await out.Body!.transformToString('utf8');
         } catch (error) {
-          if ((error as { name?: string }).name === 'NoSuchKey') return undefined;
+          if (isMissingObject(error)) return undefined;
           throw error;
         }
       });
@@ -87,8 +87,7 @@ export function createTemplateStore(clientFor: (region: string) => S3Client, buc
             await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
             return true;
           } catch (error) {
-            const name = (error as { name?: string }).name;
-            if (name === 'NotFound' || name === 'NoSuchKey') return false;
+            if (isMissingObject(error)) return false;
             throw error;
           }
         });
