@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { GitReadError } from '../common/errors';
-import { ENVIRONMENT_NAME_PATTERN } from '../common/names';
+import { environmentNameProblem } from '../common/names';
 import { redactUrls } from '../common/redact';
 import { explainZodError } from '../common/temporal-settings';
 import { workflowUrl } from '../starter/client';
@@ -69,9 +69,9 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
 
 function environmentParam(req: Request): string {
   const environment = String(req.params.environment);
-  if (!ENVIRONMENT_NAME_PATTERN.test(environment)) {
-    throw new HttpError(400, `"${environment.slice(0, 80)}" is not an environment name: letters, digits and hyphens, starting with a letter`);
-  }
+  // A long name is cut before it is echoed; past 64 characters it is no name anyway.
+  const problem = environmentNameProblem(environment.length > 80 ? `${environment.slice(0, 80)}…` : environment);
+  if (problem) throw new HttpError(400, problem);
   return environment;
 }
 

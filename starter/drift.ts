@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { UsageError } from '../common/errors';
 import { WorkflowType } from '../common/messages';
-import { DRIFT_SCHEDULE_ID, ENVIRONMENT_NAME_PATTERN } from '../common/names';
+import { DRIFT_SCHEDULE_ID, environmentNameProblem } from '../common/names';
 import { renderDriftReport } from '../common/render';
 import type { TemporalSettings } from '../common/temporal-settings';
 // Types only: the CLI never loads workflow code.
@@ -74,9 +74,8 @@ function jsonEntry(e: DriftEntry): DriftJsonEntry {
  * @example await driftCommand('prod', { json: true }, readTemporalSettings(), output)
  */
 export async function driftCommand(environment: string | undefined, flags: { json?: boolean }, settings: TemporalSettings, output: Output): Promise<number> {
-  if (environment !== undefined && !ENVIRONMENT_NAME_PATTERN.test(environment)) {
-    throw new UsageError(`"${environment}" is not an environment name: letters, digits and hyphens, starting with a letter`);
-  }
+  const problem = environment === undefined ? undefined : environmentNameProblem(environment);
+  if (problem) throw new UsageError(problem);
   const temporal = await connectClient(settings);
   try {
     if (!flags.json) output.err(`drift sweep of ${environment ?? 'every environment'} started; waiting for it to finish`);

@@ -3,7 +3,7 @@ import { parseEnvironmentConfig } from '../common/config';
 import { GitReadError, UsageError } from '../common/errors';
 import { stateQuery, WorkflowType } from '../common/messages';
 import { mapLimit } from '../common/concurrency';
-import { CONFIG_FILE, ENVIRONMENT_NAME_PATTERN, environmentWorkflowId } from '../common/names';
+import { CONFIG_FILE, environmentNameProblem, environmentWorkflowId } from '../common/names';
 import { environmentsIn } from '../common/plan';
 import { renderStatusDetail, renderStatusTable } from '../common/render';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
@@ -273,9 +273,8 @@ function filterOf(flags: StatusFlags): StatusFilter {
  * @example await statusCommand(undefined, { repo: '.', json: true, syncStatus: 'OutOfSync' }, readTemporalSettings(), output)
  */
 export async function statusCommand(environment: string | undefined, flags: StatusFlags, settings: TemporalSettings, output: Output): Promise<number> {
-  if (environment !== undefined && !ENVIRONMENT_NAME_PATTERN.test(environment)) {
-    throw new UsageError(`"${environment}" is not an environment name: letters, digits and hyphens, starting with a letter`);
-  }
+  const problem = environment === undefined ? undefined : environmentNameProblem(environment);
+  if (problem) throw new UsageError(problem);
   const filter = filterOf(flags);
   if (environment !== undefined && Object.keys(filter).length > 0) throw new UsageError('--sync-status, --phase and --search filter the list: name no environment with them');
   const temporal = await connectClient(settings);
