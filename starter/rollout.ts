@@ -33,6 +33,24 @@ const RUNNING_ROLLOUTS = `WorkflowType = '${WorkflowType.Rollout}' AND Execution
 const ENDED_ROLLOUTS_LIMIT = 5;
 const ENDED_ROLLOUTS_WINDOW_MS = 7 * 86_400_000;
 
+/**
+ * Results of ended rollouts by run: they never change, and the server reads status every few
+ * seconds, so each is fetched from history once. Bounded: only the newest few are ever asked for.
+ */
+const endedResults = new Map<string, RolloutState>();
+const ENDED_RESULTS_CACHED = ENDED_ROLLOUTS_LIMIT * 10;
+
+/** An ended rollout's result, from the cache or its history. */
+async function endedResult(client: Client, workflowId: string, runId: string): Promise<RolloutState> {
+  const key = `${workflowId} ${runId}`;
+  const known = endedResults.get(key);
+  if (known) return known;
+  const state = (await client.workflow.getHandle(workflowId, runId).result()) as RolloutState;
+  if (endedResults.size >= ENDED_RESULTS_CACHED) endedResults.delete(endedResults.keys().next().value!);
+  endedResults.set(key, state);
+  return state;
+}
+
 /** The push commit of a rollout workflow id, or undefined for other ids. */
 function commitOf(workflowId: string): string | undefined {
   return /^cfn-gitops-rollout\/([0-9a-f]{40})$/.exec(workflowId)?.[1];
@@ -142,18 +160,18 @@ export async function runningRollouts(client: Client): Promise<RolloutProgress[]
 export async function recentRollouts(client: Client, now = Date.now()): Promise<RolloutProgress[]> {
   const since = new Date(now - ENDED_ROLLOUTS_WINDOW_MS).toISOString();
   const query = `WorkflowType = '${WorkflowType.Rollout}' AND ExecutionStatus = 'Completed' AND CloseTime > '${since}'`;
-  const ended: { workflowId: string; startedAt: number }[] = [];
+  const ended: { workflowId: string; runId: string; startedAt: number }[] = [];
   for await (const execution of client.workflow.list({ query })) {
-    ended.push({ workflowId: execution.workflowId, startedAt: execution.startTime.getTime() });
+    ended.push({ workflowId: execution.workflowId, runId: execution.runId, startedAt: execution.startTime.getTime() });
     if (ended.length >= ENDED_ROLLOUTS_LIMIT * 4) break;
   }
   const newest = ended.sort((a, b) => b.startedAt - a.startedAt).slice(0, ENDED_ROLLOUTS_LIMIT);
   const [running, results] = await Promise.all([
     runningRollouts(client),
     Promise.all(
-      newest.map(async ({ workflowId, startedAt }) => {
+      newest.map(async ({ workflowId, runId, startedAt }) => {
         try {
-          const state = (await client.workflow.getHandle(workflowId).result()) as RolloutState;
+          const state = await endedResult(client, workflowId, runId);
           const halted = new Map(state.entries.filter((e) => e.status === RolloutStatus.Halted).map((e) => [e.environment, e.message ?? state.haltReason ?? 'halted']));
           return { ...progressOf(workflowId, state), startedAt, halted };
         } catch {
