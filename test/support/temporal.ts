@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkerOptions } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkerOptions } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTE_TYPES } from '../../common/search-attributes';
 import { findTool } from '../../worker/dev-server';
@@ -25,6 +25,23 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
     searchAttributes: Object.fromEntries(Object.keys(SEARCH_ATTRIBUTE_TYPES).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD])),
   });
   return env;
+}
+
+/**
+ * A test file's time-skipping server: created before its tests (with the SDK's logs at
+ * TEST_LOG_LEVEL, ERROR by default), handed to `use`, torn down after them.
+ * @example let env: TestWorkflowEnvironment; useTimeSkippingEnv((created) => (env = created));
+ */
+export function useTimeSkippingEnv(use: (env: TestWorkflowEnvironment) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  beforeAll(async () => {
+    Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+    env = await createTimeSkippingEnv();
+    use(env);
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
 }
 
 /** The dev server global-setup started for the whole run. */

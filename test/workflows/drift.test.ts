@@ -6,7 +6,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/activity';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import type { DriftCheck, SweepTarget } from '../../activities/drift';
 import { ErrorType } from '../../common/errors';
@@ -15,19 +15,11 @@ import { environmentWorkflowId } from '../../common/names';
 import { DeployPhase, DeploymentResult, SyncStatus, type DesiredState, type EnvironmentState, type SyncReport } from '../../common/types';
 import type { environmentWorkflow } from '../../workflows/environment';
 import type { DriftSweepResult, driftSweepWorkflow } from '../../workflows/drift';
-import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
+import { testWorkflowSource, uniqueTaskQueue, useTimeSkippingEnv } from '../support/temporal';
 import { desiredState, FakeAws } from '../support/workflow-fixtures';
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
-  env = await createTimeSkippingEnv();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingEnv((created) => (env = created));
 
 type SweepMocks = {
   listSweepTargets: jest.Mock<ReturnType<Activities['listSweepTargets']>, Parameters<Activities['listSweepTargets']>>;

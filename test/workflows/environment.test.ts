@@ -9,27 +9,19 @@ import { WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, watchRequestUpdate, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, WatchOutcome, type DesiredState, type EnvironmentState, type PhaseStep } from '../../common/types';
 import type { FreezeWindow } from '../../common/freeze';
 import type { environmentWorkflow } from '../../workflows/environment';
-import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
+import { testWorkflowSource, uniqueTaskQueue, useTimeSkippingEnv } from '../support/temporal';
 import { APPROVAL_WINDOW_MS, AUTHOR, desiredState, FakeAws, type DesiredOptions, type PipelineStackState } from '../support/workflow-fixtures';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
-  env = await createTimeSkippingEnv();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingEnv((created) => (env = created));
 
 /** What a test drives: one environment's workflow, served by a worker over the test's FakeAws. */
 interface Harness {

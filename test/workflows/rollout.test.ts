@@ -5,25 +5,17 @@
  * (never submitted), and a newer push superseding the rollout.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import type { Activities } from '../../activities';
 import { rolloutStateQuery, supersedeRolloutSignal, WorkflowType } from '../../common/messages';
 import { RolloutStatus, rolloutWorkflowId, type RolloutInput, type RolloutMember, type RolloutState, type WaveEnd } from '../../common/rollout';
 import { Action, DeploymentResult, SubmitOutcome } from '../../common/types';
 import type { rolloutWorkflow } from '../../workflows/rollout';
-import { createTimeSkippingEnv, testWorkflowSource, uniqueTaskQueue } from '../support/temporal';
+import { testWorkflowSource, uniqueTaskQueue, useTimeSkippingEnv } from '../support/temporal';
 import { desiredState } from '../support/workflow-fixtures';
 
 let env: TestWorkflowEnvironment;
-
-beforeAll(async () => {
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
-  env = await createTimeSkippingEnv();
-});
-
-afterAll(async () => {
-  await env?.teardown();
-});
+useTimeSkippingEnv((created) => (env = created));
 
 const SHA = 'a'.repeat(40);
 const NEWER = 'b'.repeat(40);
