@@ -84,7 +84,7 @@ async function withEnvironment(environment: string, body: (t: Harness) => Promis
 
 /** Ends the environment workflow and its deployments, so the next test starts from nothing. */
 async function stopAll(handle: WorkflowHandle): Promise<void> {
-  const state = await handle.query(stateQuery).catch(() => undefined);
+  const state = await env.client.withDeadline(Date.now() + 5_000, () => handle.query(stateQuery)).catch(() => undefined);
   await handle.terminate('test over').catch(() => undefined);
   for (const record of state?.history ?? []) {
     if (record.workflowId) await env.client.workflow.getHandle(record.workflowId).terminate('test over').catch(() => undefined);
@@ -96,10 +96,22 @@ async function currentDetails(handle: WorkflowHandle): Promise<string> {
   return metadata.currentDetails ?? '';
 }
 
+/** gRPC's DEADLINE_EXCEEDED: a read that outlived its own deadline, asked again. */
+const DEADLINE_EXCEEDED = 4;
+
+/**
+ * Reads until `ok` holds. Each read has a deadline of its own: the time-skipping server holds a
+ * query that meets a continue-as-new for about 90 s before it answers, and the next read goes to
+ * the new run.
+ */
 async function poll<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = await read();
+    const value = await env.client.withDeadline(Date.now() + 2_000, read).catch((error: unknown) => {
+      if ((error as { cause?: { code?: number } }).cause?.code === DEADLINE_EXCEEDED && Date.now() < deadline) return undefined;
+      throw error;
+    });
+    if (value === undefined) continue;
     if (ok(value)) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${JSON.stringify(value, null, 2)}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
