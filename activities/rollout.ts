@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { mapLimit } from '../common/concurrency';
 import { ORDER_CONFLICT, submitUpdate, watchRequestUpdate, WorkflowType } from '../common/messages';
 import { environmentWorkflowId } from '../common/names';
-import type { RolloutMember, WaveEnd, WaveRequest, WaveSubmit } from '../common/rollout';
+import { withShared, type RolloutMember, type SharedDesired, type WaveEnd, type WaveRequest, type WaveSubmit } from '../common/rollout';
 import { ENVIRONMENT } from '../common/search-attributes';
 import { WatchOutcome } from '../common/types';
 
@@ -27,11 +27,11 @@ export function createRolloutActivities(deps: { temporal?: Client }) {
      * ancestry (the worker has no git): it submits again without `follows`, and the workflow
      * compares the commits' generations along main, as it does for signals.
      */
-    async submitWave(input: { members: RolloutMember[] }): Promise<WaveSubmit[]> {
+    async submitWave(input: { members: RolloutMember[]; shared?: SharedDesired }): Promise<WaveSubmit[]> {
       const client = clientOf();
       const taskQueue = Context.current().info.taskQueue;
       return mapLimit(input.members, CONCURRENCY, async (member): Promise<WaveSubmit> => {
-        const desired = member.desired!;
+        const desired = withShared(member.desired!, input.shared);
         const workflowId = environmentWorkflowId(member.environment);
         const send = (follows: string | null | undefined) =>
           client.workflow.executeUpdateWithStart(submitUpdate, {

@@ -5,7 +5,7 @@
  */
 import { parseDuration } from './duration';
 import { matchesPattern } from './patterns';
-import type { Action, DeploymentResult, DesiredState, RepoSettings, SubmitOutcome } from './types';
+import { Action, type DeploymentResult, type DesiredState, type RepoSettings, type SubmitOutcome } from './types';
 
 /** Workflow id of the rollout of one push: `cfn-gitops-rollout/<sha>`. */
 export function rolloutWorkflowId(sha: string): string {
@@ -32,12 +32,61 @@ export function bakeMs(settings: Pick<RepoSettings, 'bake'>): number {
   return settings.bake === undefined ? 0 : parseDuration(settings.bake);
 }
 
+/**
+ * The parts of a desired state that every environment of one push has alike: the commit (its
+ * message up to 4 KB), the repo's settings, the pusher and, for syncs, the templates by hash.
+ */
+export type SharedDesired = Partial<Pick<DesiredState, 'commit' | 'settings' | 'pushedBy' | 'templateRefs'>>;
+type SharedKey = keyof SharedDesired;
+const SHARED_KEYS: readonly SharedKey[] = ['commit', 'settings', 'pushedBy', 'templateRefs'];
+
+/** A member's own part of its desired state: the keys it has like the rollout's `shared` are left out. */
+export type MemberDesired = Omit<DesiredState, SharedKey> & SharedDesired;
+
+/**
+ * Takes out of each desired state the parts it has alike with the first that has them, so that
+ * they cross Temporal once per rollout and per wave, not once per environment: a push of 2,500
+ * environments, or of 500 with a long commit message, would otherwise pass the 2 MB a payload
+ * may hold.
+ * @example hoistShared([a, b]) // { shared: { commit, settings, templateRefs }, members: [{ environment: 'dev', … }, …] }
+ */
+export function hoistShared(desired: readonly DesiredState[]): { shared: SharedDesired; members: MemberDesired[] } {
+  const shared: Record<string, unknown> = {};
+  const json = new Map<string, string>();
+  for (const key of SHARED_KEYS) {
+    const first = desired.find((state) => state[key] !== undefined);
+    if (first === undefined) continue;
+    shared[key] = first[key];
+    json.set(key, JSON.stringify(first[key]));
+  }
+  const members = desired.map((state) => {
+    const own: Record<string, unknown> = { ...state };
+    for (const key of SHARED_KEYS) if (own[key] !== undefined && JSON.stringify(own[key]) === json.get(key)) delete own[key];
+    return own as MemberDesired;
+  });
+  return { shared: shared as SharedDesired, members };
+}
+
+/**
+ * A member's whole desired state again: its own part over the rollout's `shared`. Only a sync
+ * without template bodies of its own takes the shared templates (a delete has none). Members of rollouts started before `shared`
+ * carry every part themselves.
+ */
+export function withShared(member: MemberDesired, shared: SharedDesired | undefined): DesiredState {
+  if (!shared) return member as DesiredState;
+  const { templateRefs, ...rest } = shared;
+  return { ...rest, ...(member.action === Action.Sync && member.templates === undefined && templateRefs ? { templateRefs } : {}), ...member } as DesiredState;
+}
+
 /** One environment of a rollout, as `start` hands it over. */
 export interface RolloutMember {
   environment: string;
   action: Action;
-  /** What to submit; absent when the plan found the environment's config invalid (it fails its wave). */
-  desired?: DesiredState;
+  /**
+   * What to submit, less the parts in the rollout's `shared`; absent when the plan found the
+   * environment's config invalid or its templates could not be stored (it fails its wave).
+   */
+  desired?: MemberDesired;
   /** Why the environment could not be submitted (invalid config, templates not stored). */
   error?: string;
   /** Compare-and-set guess for `submit` (`follows`): the push's `before` when it is an ancestor. */
@@ -52,6 +101,8 @@ export interface RolloutInput {
   waves: RolloutMember[][];
   /** Wait between two waves, in milliseconds. */
   bakeMs: number;
+  /** What every member's desired state has alike, sent once ({@link hoistShared}); absent in rollouts started before it. */
+  shared?: SharedDesired;
 }
 
 /** Where one environment of a rollout stands. */

@@ -5,7 +5,7 @@
 # (worker crashes), server-restart, trust (refused approvals, ignored malformed messages,
 # compare-and-set after a force push), wait (start --wait's watch Updates), templates (templates by
 # hash), freeze (pushes held in phase Frozen by a window and by `cfn-gitops freeze`, an override),
-# rollout (waves run, and halted after a failed wave) and expiry (a ttl that passes, a push that
+# rollout (waves run, halted after a failed wave, and 600 environments by their shared parts) and expiry (a ttl that passes, a push that
 # does not bring the environment back and one that does, an expires that has passed). Then
 # replays them.
 #

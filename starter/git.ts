@@ -8,6 +8,21 @@ import type { CommitInfo } from '../common/types';
 /** A `before` of all zeros: GitHub's way of saying the branch is new. */
 const ZERO_SHA = /^0+$/;
 
+/**
+ * The most of a commit message a desired state carries. It travels with every environment's
+ * request and stays in each one's history; an approval card shows its first line, and the
+ * commit itself keeps the rest.
+ */
+const COMMIT_MESSAGE_KEPT = 4_096;
+
+/** A commit message cut to {@link COMMIT_MESSAGE_KEPT}, saying how much was left out. */
+function keptMessage(message: string): string {
+  if (message.length <= COMMIT_MESSAGE_KEPT) return message;
+  // Never between the two halves of a surrogate pair.
+  const end = /[\uD800-\uDBFF]/.test(message[COMMIT_MESSAGE_KEPT - 1]!) ? COMMIT_MESSAGE_KEPT - 1 : COMMIT_MESSAGE_KEPT;
+  return `${message.slice(0, end)}\n… (${message.length - end} more characters in the commit)`;
+}
+
 /** The narrow git interface the starter needs; tests build one over a real repo. */
 export interface GitReader {
   /** The repository's folder, for messages. */
@@ -133,7 +148,7 @@ export function createGitReader(dir: string): GitReader {
         author: { name: name!, email: email! },
         committer: { name: committerName!, email: committerEmail! },
         date: date!,
-        message: (message ?? '').trim(),
+        message: keptMessage((message ?? '').trim()),
       };
     },
     async snapshot(sha) {

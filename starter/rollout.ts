@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { rolloutStateQuery, supersedeRolloutSignal, WorkflowType } from '../common/messages';
 import { shortSha } from '../common/names';
 import type { Plan, PlannedEnvironment } from '../common/plan';
-import { RolloutStatus, rolloutWorkflowId, type RolloutInput, type RolloutMember, type RolloutState } from '../common/rollout';
+import { hoistShared, RolloutStatus, rolloutWorkflowId, type RolloutInput, type RolloutMember, type RolloutState } from '../common/rollout';
 import type { GitReader } from './git';
 
 /** Where a rollout stands, for `status`: the wave running and how many there are. */
@@ -74,18 +74,17 @@ export async function startRollout(options: {
 }): Promise<{ workflowId: string; notes: string[] }> {
   const { client, plan } = options;
   const byName = new Map(plan.environments.map((planned) => [planned.environment, planned]));
+  const problemOf = (planned: PlannedEnvironment) =>
+    planned.error ? `${planned.error.file}${planned.error.line ? `:${planned.error.line}` : ''}: ${planned.error.message}` : options.unstored.get(planned);
+  const submittable = plan.environments.filter((planned) => !problemOf(planned));
+  const { shared, members } = hoistShared(submittable.map((planned) => planned.desired!));
+  const ownPart = new Map(submittable.map((planned, index) => [planned, members[index]!]));
   const member = (environment: string): RolloutMember => {
     const planned = byName.get(environment)!;
-    const unstored = options.unstored.get(planned);
-    const problem = planned.error ? `${planned.error.file}${planned.error.line ? `:${planned.error.line}` : ''}: ${planned.error.message}` : unstored;
-    return {
-      environment,
-      action: planned.action,
-      follows: options.follows,
-      ...(problem ? { error: problem } : { desired: planned.desired! }),
-    };
+    const problem = problemOf(planned);
+    return { environment, action: planned.action, follows: options.follows, ...(problem ? { error: problem } : { desired: ownPart.get(planned)! }) };
   };
-  const input: RolloutInput = { commit: plan.after, waves: plan.rollout.waves.map((wave) => wave.map(member)), bakeMs: plan.rollout.bakeMs };
+  const input: RolloutInput = { commit: plan.after, waves: plan.rollout.waves.map((wave) => wave.map(member)), bakeMs: plan.rollout.bakeMs, shared };
   const notes = await supersedeOlder(client, options.git, plan.after);
   const workflowId = rolloutWorkflowId(plan.after);
   await client.workflow.start(WorkflowType.Rollout, {

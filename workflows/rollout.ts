@@ -83,7 +83,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutState
   /** Submits a wave and waits for its requests to end, or for a newer push. */
   async function runWave(members: RolloutMember[]): Promise<'ended' | 'superseded'> {
     const submittable = members.filter((member) => member.desired);
-    const submits = submittable.length > 0 ? await submitWave({ members: submittable }) : [];
+    const submits = submittable.length > 0 ? await submitWave({ members: submittable, ...(input.shared ? { shared: input.shared } : {}) }) : [];
     const requests: WaveRequest[] = [];
     for (const submit of submits) {
       const entry = entryOf.get(submit.environment)!;

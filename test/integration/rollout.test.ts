@@ -3,13 +3,15 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { rolloutWorkflowId, type RolloutState } from '../../common/rollout';
 import type { EnvironmentStatus } from '../../common/status';
-import { WorkflowType } from '../../common/messages';
+import { rolloutStateQuery, WorkflowType } from '../../common/messages';
+import { environmentWorkflowId } from '../../common/names';
+import type { DesiredState } from '../../common/types';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
-import type { TestRepo } from '../support/gitops-repo';
+import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
-import { cliStart, connectTemporal, createRepoWith, HISTORIES_DIR, historyFileName, operationsLog, operationsOf, workerEnv, ZEROS } from '../support/scenario';
+import { cliStart, configYaml, connectTemporal, createRepoWith, HISTORIES_DIR, historyFileName, operationsLog, operationsOf, waitForState, workerEnv, ZEROS } from '../support/scenario';
 
 /**
  * Rollout waves through the CLI on the dev server, a worker process and the emulator:
@@ -130,4 +132,49 @@ describe('rollout waves', () => {
     expect((await runCli(['status'], { env })).stdout).toMatch(/prod .*\(Halted, wave 3 of 3\)/);
     expect((await runCli(['status', 'staging'], { env })).stdout).toContain(`rollout: wave 2 of 3, Halted: ${halt} (rollout of ${after.slice(0, 7)}, ${rolloutWorkflowId(after)})`);
   }, 300_000);
+
+  it('a push of 600 environments whose commit message is 100 KB starts its rollout: the commit, settings and templates cross once, and each environment takes the first 4 KB of the message', async () => {
+    // Each desired state used to carry all of it: 600 copies of the message passed the 2 MB a
+    // payload may hold, and a message over 64 KB was refused by every environment workflow.
+    const wide = await createTestRepo();
+    try {
+      const names = Array.from({ length: 600 }, (_, i) => `wide-${String(i).padStart(4, '0')}`);
+      const message = `wide push\n\n${'a long release note. '.repeat(5_000).trimEnd()}`;
+      const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[wide-0000]]\nbake: 1h\n' };
+      for (const name of names) files[`${name}/config.yaml`] = configYaml('1.0.0');
+      const head = await wide.commit(message, files);
+
+      const run = await cliStart(env, wide, ZEROS, head);
+      expect(run.code).toBe(0);
+      expect(run.report.notes).toContain(`rollout ${rolloutWorkflowId(head)}: wave 1 wide-0000; wave 2 ${names.slice(1).join(', ')}; bake 3600s between waves`);
+      const first = await waitForState(temporal.client, 'wide-0000', (s) => s.applied?.commit === head, 'deployed by wave 1', 120_000);
+      expect(first.applied?.appVersion).toBe('1.0.0');
+
+      const rollout = temporal.client.workflow.getHandle(rolloutWorkflowId(head));
+      const history = await rollout.fetchHistory();
+      const inputBytes = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!.data!.length;
+      expect(inputBytes).toBeLessThan(300_000);
+      const state = await rollout.query(rolloutStateQuery);
+      expect(state.entries).toHaveLength(600);
+      expect(state.entries.filter((e) => e.status === 'Waiting')).toHaveLength(599);
+
+      // wide-0000's request carried the message cut at 4 KB, saying so.
+      const decoded = await keptMessage('wide-0000');
+      expect(decoded.startsWith(message.slice(0, 4_096))).toBe(true);
+      expect(decoded).toMatch(new RegExp(`\\n… \\(${message.length - 4_096} more characters in the commit\\)$`));
+      await rollout.terminate('test over: wave 2 would wait an hour');
+    } finally {
+      wide.remove();
+    }
+  }, 300_000);
+
+  /** The commit message of the first request `environment`'s workflow took, from its history. */
+  async function keptMessage(environment: string): Promise<string> {
+    const history = await temporal.client.workflow.getHandle(environmentWorkflowId(environment)).fetchHistory();
+    for (const event of history.events ?? []) {
+      const payload = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads?.[0];
+      if (payload?.data) return (JSON.parse(Buffer.from(payload.data).toString('utf8')) as DesiredState).commit.message;
+    }
+    throw new Error(`${environment}: no accepted request in its history`);
+  }
 });

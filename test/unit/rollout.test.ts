@@ -1,7 +1,7 @@
 import { parseRepoSettings } from '../../common/config';
 import { ConfigError } from '../../common/errors';
 import { plan } from '../../common/plan';
-import { assignWaves, bakeMs } from '../../common/rollout';
+import { assignWaves, bakeMs, hoistShared, withShared } from '../../common/rollout';
 import { commit, config, snapshot, TEMPLATES } from '../support/fixtures';
 
 /** The ConfigError `common/gitops.yaml` raises; fails the test when it parses. */
@@ -85,5 +85,37 @@ describe('the plan of a push with waves', () => {
   it('has no rollout without waves', () => {
     const result = plan({ after: snapshot({ ...TEMPLATES, 'prod/config.yaml': config('1.0.0') }, commit('a1', 1)) });
     expect(result.rollout).toBeUndefined();
+  });
+});
+
+describe('the shared parts of a rollout (hoistShared, withShared)', () => {
+  const refs = { pipeline: { sha256: 'a'.repeat(64), bytes: 10 }, environment: { sha256: 'b'.repeat(64), bytes: 20 } };
+  const desiredOf = () => {
+    const before = snapshot({ ...TEMPLATES, 'development/config.yaml': config('1.0.0'), 'prod/config.yaml': config('1.0.0'), 'staging/config.yaml': config('1.0.0') }, commit('b0', 10));
+    const after = snapshot({ ...TEMPLATES, 'development/config.yaml': config('2.0.0'), 'prod/config.yaml': config('2.0.0') }, commit('a1', 11));
+    const result = plan({ before, after, changes: [{ path: 'development/config.yaml' }, { path: 'prod/config.yaml' }, { path: 'staging/config.yaml' }] });
+    // As `start` hands them over: syncs by template hash, the delete without templates.
+    return result.environments.map((planned) => {
+      const { templates, ...rest } = planned.desired!;
+      return templates ? { ...rest, templateRefs: refs } : rest;
+    });
+  };
+
+  it('sends the commit, settings and templates once, and gives each member its whole desired state back', () => {
+    const desired = desiredOf();
+    expect(desired.map((d) => [d.environment, d.action])).toEqual([['development', 'sync'], ['prod', 'sync'], ['staging', 'delete']]);
+    const { shared, members } = hoistShared(desired);
+    expect(shared).toEqual({ commit: desired[0]!.commit, settings: desired[0]!.settings, templateRefs: refs });
+    expect(members.filter((m) => 'commit' in m || 'settings' in m || 'templateRefs' in m)).toEqual([]);
+    expect(members.map((member) => withShared(member, shared))).toEqual(desired);
+  });
+
+  it('keeps a part that differs from the first with its member, and takes a member of an older rollout as it is', () => {
+    const desired = desiredOf();
+    const other = { ...desired[1]!, templateRefs: { ...refs, environment: { sha256: 'c'.repeat(64), bytes: 30 } } };
+    const { shared, members } = hoistShared([desired[0]!, other, desired[2]!]);
+    expect(members[1]!.templateRefs).toEqual(other.templateRefs);
+    expect(withShared(members[1]!, shared)).toEqual(other);
+    expect(withShared(desired[2]!, undefined)).toBe(desired[2]);
   });
 });
