@@ -2,16 +2,19 @@ import { Context } from '@temporalio/activity';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { mapLimit } from '../common/concurrency';
-import { ORDER_CONFLICT, submitUpdate, watchRequestUpdate, WorkflowType } from '../common/messages';
+import { ORDER_CONFLICT, stateQuery, submitUpdate, WATCH_BUSY, watchRequestUpdate, WorkflowType } from '../common/messages';
 import { environmentWorkflowId } from '../common/names';
 import { withShared, type RolloutMember, type SharedDesired, type WaveEnd, type WaveRequest, type WaveSubmit } from '../common/rollout';
 import { ENVIRONMENT } from '../common/search-attributes';
-import { WatchOutcome } from '../common/types';
+import { requestRecord } from '../common/status';
+import { WatchOutcome, type DeploymentResult, type WatchAnswer } from '../common/types';
 
 /** Environments submitted or watched at once. */
 const CONCURRENCY = 32;
 /** How often a wave's watch heartbeats the requests ended so far. */
 const HEARTBEAT_MS = 10_000;
+/** How often a wave reads the state of an environment that has as many watches waiting as it allows. */
+const BUSY_POLL_MS = 10_000;
 
 /**
  * The rollout workflow's activities: a wave's desired states handed to the environment
@@ -81,13 +84,23 @@ export function createRolloutActivities(deps: { temporal?: Client }) {
           input.requests.length || 1,
           async (request) => {
             const handle = client.workflow.getHandle(environmentWorkflowId(request.environment));
+            const end = (result: DeploymentResult | undefined, message: string | undefined) => {
+              known.set(request.environment, { environment: request.environment, result, message });
+              beat();
+            };
             for (;;) {
-              const answer = await handle.executeUpdate(watchRequestUpdate, { args: [{ commit: request.commit, action: request.action }] });
-              if (answer.outcome === WatchOutcome.Ended || answer.outcome === WatchOutcome.Unknown) {
-                known.set(request.environment, { environment: request.environment, result: answer.result, message: answer.message });
-                beat();
-                return;
+              let answer: WatchAnswer;
+              try {
+                answer = await handle.executeUpdate(watchRequestUpdate, { args: [{ commit: request.commit, action: request.action }] });
+              } catch (error) {
+                if (!isBusy(error)) throw error;
+                // As many watches wait there as it allows: its state, read now and then, tells the end.
+                const record = requestRecord(await handle.query(stateQuery), request);
+                if (!record || record.result) return end(record?.result, record?.message);
+                await new Promise((resolve) => setTimeout(resolve, BUSY_POLL_MS));
+                continue;
               }
+              if (answer.outcome === WatchOutcome.Ended || answer.outcome === WatchOutcome.Unknown) return end(answer.result, answer.message);
               // continuing: the run continues as new; the next one answers.
             }
           },
@@ -100,6 +113,11 @@ export function createRolloutActivities(deps: { temporal?: Client }) {
       return input.requests.map((request) => known.get(request.environment)!);
     },
   };
+}
+
+/** Did the environment workflow refuse a watch because as many as it allows are waiting? */
+function isBusy(error: unknown): boolean {
+  return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type === WATCH_BUSY;
 }
 
 /** Did the environment workflow refuse a submit because it has taken another commit since? */

@@ -87,13 +87,20 @@ export const deploymentProgressSignal = defineSignal<[DeploymentProgress]>('depl
 /**
  * Waits on one request (`start --wait`): answered when the request has ended, or, with
  * `seenPhases`, at its next phase; `continuing` when the run continues as new before either
- * (ask again). Refused with the failure type {@link WATCH_REFUSED} when the request is malformed;
- * a workflow on a build without this Update refuses it with another type (the SDK's `Error`),
- * and the caller polls {@link stateQuery} instead.
+ * (ask again). Refused with the failure type {@link WATCH_REFUSED} when the request is malformed,
+ * and with {@link WATCH_BUSY} when as many watches as the workflow lets wait are waiting; a
+ * workflow on a build without this Update refuses it with another type (the SDK's `Error`). For
+ * all but WATCH_REFUSED the caller polls {@link stateQuery} instead.
  */
 export const watchRequestUpdate = defineUpdate<WatchAnswer, [WatchRequest]>('watchRequest');
 /** Failure type of a {@link watchRequestUpdate} refused for its input. */
 export const WATCH_REFUSED = 'WatchRefused';
+/**
+ * Failure type of a {@link watchRequestUpdate} refused because the workflow already holds as many
+ * waiting watches as it lets wait: Temporal lets a workflow hold 10 Updates in flight, and a
+ * push's submit must always find room among them.
+ */
+export const WATCH_BUSY = 'WatchBusy';
 
 /** The environment's state: phase, desired and applied versions, approval, history, sync. */
 export const stateQuery = defineQuery<EnvironmentState>('state');

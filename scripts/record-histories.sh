@@ -3,7 +3,8 @@
 # test/histories/<scenario>/, from the integration tests that drive every path: races (create,
 # update, superseded, stale, delete wins, approval), faults (failures and recoveries), chaos
 # (worker crashes), server-restart, trust (refused approvals, ignored malformed messages,
-# compare-and-set after a force push), wait (start --wait's watch Updates), templates (templates by
+# compare-and-set after a force push), wait (start --wait's watch Updates, and watches refused
+# when five wait), templates (templates by
 # hash), freeze (pushes held in phase Frozen by a window and by `cfn-gitops freeze`, an override),
 # rollout (waves run, halted after a failed wave, and 600 environments by their shared parts) and expiry (a ttl that passes, a push that
 # does not bring the environment back and one that does, an expires that has passed). Then

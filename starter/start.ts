@@ -5,7 +5,8 @@ import { ORDER_CONFLICT, submitUpdate, stateQuery, WATCH_REFUSED, watchRequestUp
 import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
 import { ENVIRONMENT } from '../common/search-attributes';
-import { DeployPhase, WatchOutcome, type Action, type DeploymentRecord, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
+import { requestRecord } from '../common/status';
+import { DeployPhase, WatchOutcome, type Action, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';
 import { entryOutcome, startRollout, waitForRollout } from './rollout';
@@ -171,7 +172,7 @@ function orderConflictOf(error: unknown): string | undefined {
  * Waits for the entry's request to end on the deployment itself: the environment workflow's
  * watch Update answers when the request has ended and, when phases are printed, at each new
  * phase, so nothing is asked while nothing happens. A workflow on a build without the Update
- * refuses it, and is polled as before.
+ * refuses it, and is polled as before; so is one that has as many watches waiting as it allows.
  */
 async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> {
   const handle = options.client.workflow.getHandle(entry.workflowId);
@@ -182,7 +183,7 @@ async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> 
     try {
       answer = await handle.executeUpdate(watchRequestUpdate, { args: [{ commit: entry.commit, action: entry.action, ...(follow ? { seenPhases: seen } : {}) }] });
     } catch (error) {
-      if (unknownUpdate(error)) return pollFor(options, entry);
+      if (pollInstead(error)) return pollFor(options, entry);
       return lostTrack(entry, error);
     }
     for (const step of answer.phases) options.onProgress?.(entry.environment, step.phase, phaseDetail(entry, step));
@@ -198,12 +199,12 @@ async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> 
 }
 
 /**
- * Is this the refusal of a workflow that has no handler for the watch Update (a build before
- * it)? The Update's own refusals carry the type WATCH_REFUSED; the SDK refuses an Update it has
- * no handler for with a plain failure (type `Error`). Polling works on any build, so any other
- * refusal is taken as that one.
+ * Should the wait poll the state instead: is this the refusal of a workflow that has no handler
+ * for the watch Update (a build before it: the SDK's plain failure, type `Error`), or of one
+ * that has as many watches waiting as it allows (WATCH_BUSY)? Only WATCH_REFUSED says the watch
+ * itself is wrong. Polling works on any build, so any other refusal is taken as one of those.
  */
-function unknownUpdate(error: unknown): boolean {
+function pollInstead(error: unknown): boolean {
   return error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure && error.cause.type !== WATCH_REFUSED;
 }
 
@@ -225,12 +226,6 @@ function phaseDetail(entry: StartEntry, step: PhaseStep): string {
   return step.pipelineExecutionId ? `execution ${step.pipelineExecutionId}` : `commit ${shortSha(entry.commit)}`;
 }
 
-/** The record of this entry's request in the environment's state. */
-function recordFor(state: EnvironmentState, entry: StartEntry): DeploymentRecord | undefined {
-  const mine = (r?: DeploymentRecord) => r && r.commit === entry.commit && r.action === entry.action;
-  return [state.current, state.pending, ...state.history].find(mine);
-}
-
 /** `--wait` on a workflow whose build has no watch Update: its state, queried every `pollMs`. */
 async function pollFor(options: StartOptions, entry: StartEntry): Promise<void> {
   const handle = options.client.workflow.getHandle(entry.workflowId);
@@ -242,7 +237,7 @@ async function pollFor(options: StartOptions, entry: StartEntry): Promise<void> 
     } catch (error) {
       return lostTrack(entry, error);
     }
-    const record = recordFor(state, entry);
+    const record = requestRecord(state, entry);
     if (record?.result) return settle(entry, record.result, record.message);
     const phase = record === state.current ? state.phase : DeployPhase.Queued;
     if (phase !== lastPhase) {

@@ -36,6 +36,7 @@ import {
   submitUpdate,
   syncStatusSignal,
   unfreezeUpdate,
+  WATCH_BUSY,
   WATCH_REFUSED,
   watchRequestUpdate,
   type EnvironmentWorkflowInput,
@@ -44,7 +45,7 @@ import { deploymentProgressSchema, healSchema, messageProblem, syncReportSchema 
 import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/names';
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
-import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState } from '../common/types';
+import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState, type WatchRequest } from '../common/types';
 import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
@@ -82,6 +83,12 @@ async function previewPipelineChanges(request: DesiredState, region: string): Pr
 const DELETED_RETENTION = '7 days';
 /** Continue as new when idle past this many history events. */
 const HISTORY_EVENTS_LIMIT = 2_000;
+/**
+ * Watches (`start --wait`, a rollout's wave) that may wait at once. Temporal lets a workflow hold
+ * 10 Updates in flight and refuses the rest: the other 5 stay free for submits, approvals and
+ * freezes. A watch refused for it polls the state query instead.
+ */
+const WATCHES_WAITING_MAX = 5;
 
 /**
  * One long-lived workflow per environment, id `cfn-gitops/<env>`: Temporal's id uniqueness is
@@ -232,11 +239,26 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
   // Set while the run ends (continue-as-new, or the end of a deleted environment): waiting
   // watchers are answered `continuing` so that they ask the next run, and never hold this one.
   let closing = false;
+  let watchesWaiting = 0;
+  // A watch answered at once holds nothing; one that would wait needs a free place. The validator
+  // refuses it when one is short, and so does the handler: the watches that arrive in one task
+  // are all validated before the first of their handlers counts itself.
+  const refuseWhenBusy = (request: WatchRequest) => {
+    if (watchesWaiting >= WATCHES_WAITING_MAX && env.watch(request) === undefined) {
+      throw ApplicationFailure.create({ type: WATCH_BUSY, message: `${WATCHES_WAITING_MAX} watches wait already: read the state query instead`, nonRetryable: true });
+    }
+  };
   setHandler(
     watchRequestUpdate,
     async (request) => {
-      await condition(() => closing || env.watch(request) !== undefined);
-      return env.watch(request) ?? { outcome: WatchOutcome.Continuing, phases: [] };
+      refuseWhenBusy(request);
+      watchesWaiting += 1;
+      try {
+        await condition(() => closing || env.watch(request) !== undefined);
+        return env.watch(request) ?? { outcome: WatchOutcome.Continuing, phases: [] };
+      } finally {
+        watchesWaiting -= 1;
+      }
     },
     {
       validator: (request) => {
@@ -245,6 +267,7 @@ export async function environmentWorkflow(input: EnvironmentWorkflowInput): Prom
         } catch (error) {
           throw ApplicationFailure.create({ type: WATCH_REFUSED, message: (error as Error).message, nonRetryable: true });
         }
+        refuseWhenBusy(request);
       },
     },
   );

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateStage, type Client, type WorkflowUpdateFailedError } from '@temporalio/client';
+import type { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
+import { WATCH_BUSY, watchRequestUpdate } from '../../common/messages';
 import { environmentWorkflowId, shortSha } from '../../common/names';
+import { Action, WatchOutcome } from '../../common/types';
 import { eventually, startTestAws, type TestAws } from '../support/aws';
 import { CLI, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import type { TestRepo } from '../support/gitops-repo';
@@ -131,7 +134,7 @@ describe('cfn-gitops start --wait', () => {
   });
 
   afterAll(async () => {
-    if (temporal) await recordHistories(temporal.client, 'wait', taskQueue, ['watched']);
+    if (temporal) await recordHistories(temporal.client, 'wait', taskQueue, ['watched', 'crowded']);
     await worker?.stop();
     await temporal?.close();
     await proxy?.close();
@@ -246,4 +249,47 @@ describe('cfn-gitops start --wait', () => {
       legacyRepo.remove();
     }
   });
+
+  it('leaves room for a new push while watchers wait: the sixth watch is refused and polls the state, and the next push is answered at once', async () => {
+    // Temporal lets a workflow hold 10 Updates in flight. Ten watchers (ten `start --wait` of a
+    // push, a rollout, a dashboard) used to take all of them, and the next push's submit waited
+    // for one of them to end.
+    const crowdedRepo = await createRepoWith({ crowded: '1.0.0' });
+    try {
+      const first = await crowdedRepo.head();
+      await aws.control('POST', '/pipelines/cfn-gitops-crowded/next-executions', { outcome: 'Succeeded', durationMs: 20_000 });
+      expect((await cliStart(env, crowdedRepo, ZEROS, first)).entry('crowded').status).toBe('accepted');
+      const handle = temporal.client.workflow.getHandle(environmentWorkflowId('crowded'));
+      // A watch is refused before it is accepted, or, when ten arrive in one workflow task, at once after.
+      const watchers = Array.from({ length: 10 }, async () => {
+        const update = await handle.startUpdate(watchRequestUpdate, { args: [{ commit: first, action: Action.Sync }], waitForStage: WorkflowUpdateStage.ACCEPTED });
+        const early = await Promise.race([update.result().then(() => 'answered', (error: WorkflowUpdateFailedError) => error), new Promise((resolve) => setTimeout(resolve, 3_000, 'waiting'))]);
+        if (early !== 'waiting') throw early;
+        return update;
+      });
+      const settled = await Promise.allSettled(watchers);
+      const waiting = settled.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
+      const refused = settled.flatMap((w) => (w.status === 'rejected' ? [w.reason as WorkflowUpdateFailedError] : []));
+      expect(waiting).toHaveLength(5);
+      expect(refused.map((error) => (error.cause as ApplicationFailure | undefined)?.type)).toEqual(Array(5).fill(WATCH_BUSY));
+
+      // The next push is answered while the first deployment still runs; its `start --wait` finds five
+      // watches waiting, reads the state instead, and ends with the result.
+      const second = await crowdedRepo.commit('crowded: app 1.1.0', { 'crowded/config.yaml': configYaml('1.1.0') });
+      const { value: run, calls } = await countCalls(async () => {
+        const started = startWait(cliEnv, crowdedRepo, first, second);
+        await started.line(/^crowded: Queued /, 15_000);
+        expect((await aws.executions('cfn-gitops-crowded')).map((e) => e.status)).toEqual(['InProgress']);
+        await started.done;
+        return started;
+      });
+      const { code, stdout } = await run.done;
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/crowded\s+sync\s+1\.1\.0\s+Succeeded\s+crowded: app 1\.1\.0 deployed by execution /);
+      expect(calls('QueryWorkflow')).toBeGreaterThanOrEqual(1);
+      for (const watcher of waiting) expect(await watcher.result()).toMatchObject({ outcome: WatchOutcome.Ended, result: 'Succeeded' });
+    } finally {
+      crowdedRepo.remove();
+    }
+  }, 120_000);
 });

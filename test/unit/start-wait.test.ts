@@ -1,6 +1,6 @@
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { WATCH_REFUSED } from '../../common/messages';
+import { WATCH_BUSY, WATCH_REFUSED } from '../../common/messages';
 import { DeployPhase, DeploymentResult, WatchOutcome, type EnvironmentState, type WatchAnswer, type WatchRequest } from '../../common/types';
 import { createGitReader } from '../../starter/git';
 import { startPush } from '../../starter/start';
@@ -83,7 +83,7 @@ describe('start --wait on the watch Update', () => {
     expect(entry).toMatchObject({ status: 'Failed', error: 'alpha: it broke' });
   });
 
-  it('polls the state where the workflow has no such Update, and only there', async () => {
+  it('polls the state where the workflow has no such Update or as many watches waiting as it allows, and only there', async () => {
     const noHandler = () => {
       throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.nonRetryable('No registered handler for update: watchRequest'));
     };
@@ -99,5 +99,12 @@ describe('start --wait on the watch Update', () => {
     const refused = scriptedClient([refusal], state);
     expect((await waitFor(refused.client)).entry).toMatchObject({ status: 'error', error: 'alpha: lost track of cfn-gitops/alpha: Workflow Update failed: invalid watch: commit: a 40-character SHA' });
     expect(refused.queries()).toBe(0);
+
+    const busy = () => {
+      throw new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type: WATCH_BUSY, message: '5 watches wait already: read the state query instead', nonRetryable: true }));
+    };
+    const crowded = scriptedClient([busy], state);
+    expect((await waitFor(crowded.client)).entry).toMatchObject({ status: 'Succeeded', message: 'polled' });
+    expect(crowded.queries()).toBe(1);
   });
 });
