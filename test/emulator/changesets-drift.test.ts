@@ -16,7 +16,7 @@ import {
   type DescribeChangeSetCommandOutput,
 } from '@aws-sdk/client-cloudformation';
 import type { RunningEmulator } from '../../emulator';
-import { clients, control, stackSettled, startTestEmulator, waitFor, type Clients } from './helpers';
+import { clients, control, FAST, stackSettled, startTestEmulator, waitFor, type Clients } from './helpers';
 
 const V1 = `Parameters:
   Size: { Type: Number, Default: 1 }
@@ -50,6 +50,8 @@ describe('change sets and drift detection', () => {
   }
 
   it('creates a stack through a CREATE change set', async () => {
+    // Slow enough that the early execute below meets a change set still being created, however busy the machine.
+    await control(emulator.url, 'PUT', '/timing', { changeSetMs: 3_000 });
     const created = await aws.cfn.send(
       new CreateChangeSetCommand({ StackName: 'cs', ChangeSetName: 'initial', ChangeSetType: 'CREATE', TemplateBody: V1, ClientToken: 'cs-1' }),
     );
@@ -58,6 +60,7 @@ describe('change sets and drift detection', () => {
     expect(review?.StackStatus).toBe('REVIEW_IN_PROGRESS');
     const early = await aws.cfn.send(new ExecuteChangeSetCommand({ ChangeSetName: created.Id })).catch((e: unknown) => e);
     expect(early).toBeInstanceOf(InvalidChangeSetStatusException);
+    await control(emulator.url, 'PUT', '/timing', { changeSetMs: FAST.changeSetMs });
 
     const ready = await changeSetReady('initial', 'cs');
     expect(ready).toMatchObject({ Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE', StackId: created.StackId });
