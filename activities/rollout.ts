@@ -6,7 +6,7 @@ import { ORDER_CONFLICT, stateQuery, submitUpdate, WATCH_BUSY, watchRequestUpdat
 import { environmentWorkflowId } from '../common/names';
 import { withShared, type RolloutMember, type SharedDesired, type WaveEnd, type WaveRequest, type WaveSubmit } from '../common/rollout';
 import { ENVIRONMENT } from '../common/search-attributes';
-import { requestRecord } from '../common/status';
+import { requestRecord } from '../common/sync';
 import { WatchOutcome, type DeploymentResult, type WatchAnswer } from '../common/types';
 
 /** Environments submitted or watched at once. */

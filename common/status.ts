@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { environmentWorkflowId, shortSha } from './names';
 import { expiryWarning, type Expiry } from './expiry';
 import { syncStatusOf, underWay } from './sync';
-import { DeployPhase, SyncStatus, type Action, type DeploymentRecord, type EnvironmentState } from './types';
+import { DeployPhase, SyncStatus, type DeploymentRecord, type EnvironmentState } from './types';
 
 /**
  * The status model: one environment's row, from its workflow's state (or, when the workflow did
@@ -221,15 +221,6 @@ export function deploymentsOf(state: EnvironmentState | undefined, link: (workfl
     .filter((r): r is DeploymentRecord => r !== undefined)
     .filter((r, index, all) => all.findIndex((o) => o.number === r.number && o.commit === r.commit) === index)
     .map((r) => (r.workflowId ? { ...r, url: link(r.workflowId) } : r));
-}
-
-/**
- * The record of one request (commit and action) in an environment's state: running, pending or
- * ended, the newest first (a retry after a failure, not the failure). Undefined when the
- * environment holds no such request.
- */
-export function requestRecord(state: EnvironmentState, request: { commit: string; action: Action }): DeploymentRecord | undefined {
-  return [state.current, state.pending, ...state.history].find((r) => r !== undefined && r.commit === request.commit && r.action === request.action);
 }
 
 /** A row without its deployments: what lists show. */

@@ -1,5 +1,5 @@
 import type { Expiry } from './expiry';
-import { Action, DeployPhase, DeploymentResult, SyncStatus, type EnvironmentState, type SyncReport } from './types';
+import { Action, DeployPhase, DeploymentResult, SyncStatus, type DeploymentRecord, type EnvironmentState, type SyncReport } from './types';
 
 /**
  * Every SyncStatus decision, pure: is what runs in AWS what git says? The environment workflow
@@ -273,4 +273,14 @@ export function selfHealFor(finding: Pick<SyncReport, 'status'>, facts: { allowe
     return { request: false, skipped: 'this commit was already deployed again and the drift remains; fix the resources by hand or through the template' };
   }
   return { request: true };
+}
+
+/**
+ * The record of one request (commit and action) in an environment's state: running, pending or
+ * ended, in that order, so the newest counts (a retry after a failure, not the failure).
+ * Undefined when the environment holds no such request. The environment workflow answers its
+ * watchers by it, and `start --wait` and a rollout's wave read a polled state by it.
+ */
+export function requestRecord(state: Pick<EnvironmentState, 'current' | 'pending' | 'history'>, request: { commit: string; action: Action }): DeploymentRecord | undefined {
+  return [state.current, state.pending, ...state.history].find((r): r is DeploymentRecord => r !== undefined && r.commit === request.commit && r.action === request.action);
 }

@@ -5,7 +5,7 @@ import { ORDER_CONFLICT, submitUpdate, stateQuery, WATCH_REFUSED, watchRequestUp
 import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
 import { ENVIRONMENT } from '../common/search-attributes';
-import { requestRecord } from '../common/status';
+import { requestRecord } from '../common/sync';
 import { DeployPhase, WatchOutcome, type Action, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';

@@ -16,7 +16,7 @@ import type {
 import type { EnvironmentPolicy } from '../common/policy';
 import { activeFreeze, type FreezeWindow } from '../common/freeze';
 import { approvalDecisionSchema, cancelRequestSchema, desiredStateSchema, freezeRequestSchema, messageProblem, unfreezeRequestSchema, watchRequestSchema } from '../common/message-schemas';
-import { syncOnAccepted, syncOnCheck, syncOnExpired, syncOnFinished } from '../common/sync';
+import { requestRecord, syncOnAccepted, syncOnCheck, syncOnExpired, syncOnFinished } from '../common/sync';
 import { configFingerprint, expiryOf, type Expiry } from '../common/expiry';
 
 /** Records kept in the workflow's state; older ones remain in the Temporal history. */
@@ -354,8 +354,7 @@ export class EnvironmentController {
    * failure is watched, not the failure.
    */
   watch(request: WatchRequest): WatchAnswer | undefined {
-    const mine = (r?: DeploymentRecord): r is DeploymentRecord => r !== undefined && r.commit === request.commit && r.action === request.action;
-    const record = [this.current?.record, this.pending?.record, ...this.state.history].find(mine);
+    const record = requestRecord({ current: this.current?.record, pending: this.pending?.record, history: this.state.history }, request);
     if (!record) return { outcome: WatchOutcome.Unknown, phases: [] };
     // A request that never started (pending, or superseded while it was) has been Queued only.
     const steps = this.phaseLogs.get(record) ?? (record.number === 0 ? [{ phase: DeployPhase.Queued }] : []);
