@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { rolloutStateQuery, supersedeRolloutSignal, WorkflowType } from '../common/messages';
 import { shortSha } from '../common/names';
 import type { Plan, PlannedEnvironment } from '../common/plan';
@@ -85,18 +85,57 @@ export async function startRollout(options: {
     return { environment, action: planned.action, follows: options.follows, ...(problem ? { error: problem } : { desired: ownPart.get(planned)! }) };
   };
   const input: RolloutInput = { commit: plan.after, waves: plan.rollout.waves.map((wave) => wave.map(member)), bakeMs: plan.rollout.bakeMs, shared };
+  const oversize = tooLarge(input);
+  if (oversize) throw oversize;
   const notes = await supersedeOlder(client, options.git, plan.after);
   const workflowId = rolloutWorkflowId(plan.after);
-  await client.workflow.start(WorkflowType.Rollout, {
-    workflowId,
-    taskQueue: options.taskQueue,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `rollout of ${shortSha(plan.after)}: ${input.waves.length} wave(s), ${plan.environments.length} environment(s)`,
-    staticDetails: input.waves.map((wave, index) => `wave ${index + 1}: ${wave.map((m) => m.environment).join(', ')}`).join('\n'),
-  });
+  try {
+    await client.workflow.start(WorkflowType.Rollout, {
+      workflowId,
+      taskQueue: options.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `rollout of ${shortSha(plan.after)}: ${input.waves.length} wave(s), ${plan.environments.length} environment(s)`,
+      staticDetails: input.waves.map((wave, index) => `wave ${index + 1}: ${wave.map((m) => m.environment).join(', ')}`).join('\n'),
+    });
+  } catch (error) {
+    const refusal = sizeRefusal(error);
+    throw refusal === undefined ? error : tooLarge(input, refusal)!;
+  }
   notes.push(`rollout ${workflowId}: ${input.waves.map((wave, index) => `wave ${index + 1} ${wave.map((m) => m.environment).join(', ')}`).join('; ')}${input.bakeMs ? `; bake ${input.bakeMs / 1000}s between waves` : ''}`);
   return { workflowId, notes };
+}
+
+/** Temporal's default limit on one payload (the server's `limit.blobSize.error`; Temporal Cloud's too). */
+const PAYLOAD_LIMIT_BYTES = 2 * 2 ** 20;
+/** gRPC status codes of a refused size: the payload limit, and the frontend's message limit (4 MB) above it. */
+const INVALID_ARGUMENT = 3;
+const RESOURCE_EXHAUSTED = 8;
+
+/**
+ * The rollout's input is one payload, and Temporal refuses one over its limit: thousands of
+ * environments, or tens with large parameters. Where the SDK says only "Failed to start
+ * Workflow", this says how large, the limit, and what to do. Checked before anything happens
+ * (an older rollout is not told it is superseded by one that cannot start), and from the
+ * server's refusal where its limit is set lower.
+ */
+function tooLarge(input: RolloutInput, refusal?: string): Error | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(input));
+  if (refusal === undefined && bytes <= PAYLOAD_LIMIT_BYTES) return undefined;
+  const members = input.waves.reduce((sum, wave) => sum + wave.length, 0);
+  const size = `its input of ${members} environments is ${(bytes / 2 ** 20).toFixed(1)} MB`;
+  return new Error(
+    `rollout of ${shortSha(input.commit)}: ${refusal === undefined ? `${size}, above the ${PAYLOAD_LIMIT_BYTES / 2 ** 20} MB Temporal takes in one payload; nothing was started` : `${size}, and Temporal refused it: ${refusal}`}: ` +
+      `split the change over several pushes, or keep large values out of the environments' config.yaml (CloudFormation parameters from SSM, or an S3 object the template reads)`,
+  );
+}
+
+/** Why the server refused a request for its size (its limit set lower than the default), or undefined. */
+function sizeRefusal(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown }).cause;
+  if (!isGrpcServiceError(cause)) return undefined;
+  const refused = (cause.code === INVALID_ARGUMENT && /blob data size exceeds limit/i.test(cause.details)) || (cause.code === RESOURCE_EXHAUSTED && /larger than max/i.test(cause.details));
+  return refused ? cause.details : undefined;
 }
 
 /** Signals the running rollouts of older pushes that `after` supersedes them; notes what it did. */

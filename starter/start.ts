@@ -6,7 +6,7 @@ import { environmentWorkflowId, shortSha } from '../common/names';
 import { plan as makePlan, type Plan, type PlannedEnvironment } from '../common/plan';
 import { ENVIRONMENT } from '../common/search-attributes';
 import { requestRecord } from '../common/sync';
-import { DeployPhase, WatchOutcome, type Action, type DeploymentResult, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
+import { DeployPhase, DeploymentResult, WatchOutcome, type Action, type EnvironmentState, type PhaseStep, type WatchAnswer } from '../common/types';
 import { readPush, type GitReader } from './git';
 import { checkOrder } from './order';
 import { entryOutcome, startRollout, waitForRollout } from './rollout';
@@ -17,7 +17,11 @@ export interface StartEntry {
   environment: string;
   action: Action;
   workflowId: string;
-  /** `invalid` (config error), `error` (could not submit), the workflow's answer (`accepted`, `duplicate`, `stale`, `expired`), or with --wait the final result (`Succeeded`, `Failed`, …). */
+  /**
+   * `invalid` (config error), `error` (could not submit), the workflow's answer (`accepted`,
+   * `duplicate`, `stale`, `expired`), or with --wait the final result (`Succeeded`, `Failed`, …;
+   * a duplicate keeps its status unless the deployment it repeats failed).
+   */
   status: string;
   reason: string;
   appVersion?: string;
@@ -73,7 +77,9 @@ export async function startPush(options: StartOptions): Promise<{ plan: Plan; re
   if (plan.rollout) return { plan, report: await rollOut(options, { ...plan, rollout: plan.rollout }, guess, unstored) };
   const entries = await mapLimit(plan.environments, options.concurrency ?? 32, (planned) => submit(options, planned, plan.after, guess, unstored.get(planned)));
   if (options.wait) {
-    await Promise.all(entries.map((entry) => (entry.status === 'accepted' ? waitFor(options, entry) : Promise.resolve())));
+    // A duplicate is waited for too: a re-run of `start --wait` (CI re-running the job) while the
+    // deployment runs or waits for approval ends when it does, with its outcome.
+    await Promise.all(entries.map((entry) => (entry.status === 'accepted' || entry.status === 'duplicate' ? waitFor(options, entry) : Promise.resolve())));
   }
   return { plan, report: { before: plan.before, after: plan.after, notes: plan.notes, environments: entries } };
 }
@@ -189,11 +195,7 @@ async function waitFor(options: StartOptions, entry: StartEntry): Promise<void> 
     for (const step of answer.phases) options.onProgress?.(entry.environment, step.phase, phaseDetail(entry, step));
     seen += answer.phases.length;
     if (answer.outcome === WatchOutcome.Ended) return settle(entry, answer.result!, answer.message);
-    if (answer.outcome === WatchOutcome.Unknown) {
-      entry.status = 'error';
-      entry.error = `${entry.environment}: ${entry.workflowId} holds no ${entry.action} of ${shortSha(entry.commit)} any more`;
-      return;
-    }
+    if (answer.outcome === WatchOutcome.Unknown) return requestGone(entry);
     // New phases, or the run continues as new: ask again (the next run answers).
   }
 }
@@ -214,8 +216,23 @@ function lostTrack(entry: StartEntry, error: unknown): void {
   entry.error = `${entry.environment}: lost track of ${entry.workflowId}: ${(error as Error).message}${cause}`;
 }
 
-/** The entry takes its request's result. */
+/** The workflow no longer lists the entry's request: a duplicate repeats one that ended long ago; anything else is lost. */
+function requestGone(entry: StartEntry): void {
+  if (entry.status === 'duplicate') return;
+  entry.status = 'error';
+  entry.error = `${entry.environment}: ${entry.workflowId} holds no ${entry.action} of ${shortSha(entry.commit)} any more`;
+}
+
+/**
+ * The entry takes its request's result. A duplicate stays one when the deployment it repeats
+ * succeeded or gave way to a newer one (nothing went wrong, and nothing new ran); it takes any
+ * other end, so that a re-run reports a failure as the first run did.
+ */
 function settle(entry: StartEntry, result: DeploymentResult, message?: string): void {
+  if (entry.status === 'duplicate' && (result === DeploymentResult.Succeeded || result === DeploymentResult.Superseded)) {
+    entry.message = `${entry.message}; ${result}${message ? `: ${message}` : ''}`;
+    return;
+  }
   entry.status = result;
   entry.message = message;
   if (result === 'Failed') entry.error = message;
@@ -238,11 +255,12 @@ async function pollFor(options: StartOptions, entry: StartEntry): Promise<void> 
       return lostTrack(entry, error);
     }
     const record = requestRecord(state, entry);
-    if (record?.result) return settle(entry, record.result, record.message);
+    if (!record) return requestGone(entry);
+    if (record.result) return settle(entry, record.result, record.message);
     const phase = record === state.current ? state.phase : DeployPhase.Queued;
     if (phase !== lastPhase) {
       lastPhase = phase;
-      options.onProgress?.(entry.environment, phase, phaseDetail(entry, { phase, pipelineExecutionId: record?.pipelineExecutionId }));
+      options.onProgress?.(entry.environment, phase, phaseDetail(entry, { phase, pipelineExecutionId: record.pipelineExecutionId }));
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1000));
   }

@@ -168,6 +168,29 @@ describe('rollout waves', () => {
     }
   }, 300_000);
 
+  it('a rollout too large for one Temporal payload is refused whole, with its size, the limit and what to do', async () => {
+    // 40 environments of 60 KB of parameters each: 2.4 MB of desired states, above the 2 MB a
+    // workflow's input may hold. `start` used to fail with the SDK's bare "Failed to start Workflow".
+    const large = await createTestRepo();
+    try {
+      const names = Array.from({ length: 40 }, (_, i) => `large-${String(i).padStart(2, '0')}`);
+      const parameters = Array.from({ length: 15 }, (_, i) => `  Setting${i}: "${String(i % 10).repeat(4_000)}"`).join('\n');
+      const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[large-00]]\n' };
+      for (const name of names) files[`${name}/config.yaml`] = `appVersion: "1.0.0"\nparameters:\n  InstanceType: t3.micro\n${parameters}\n`;
+      const head = await large.commit('large parameters everywhere', files);
+
+      const run = await runCli(['start', '--repo', large.dir, '--before', ZEROS, '--after', head], { env });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`rollout of ${head.slice(0, 7)}: its input of 40 environments is 2\\.\\d MB, above the 2 MB Temporal takes in one payload`));
+      expect(run.stderr).toMatch(/split the change over several pushes/);
+      // Nothing half-done: no rollout, and no environment workflow took anything.
+      expect((await temporal.client.workflow.count(`WorkflowId = '${rolloutWorkflowId(head)}'`)).count).toBe(0);
+      expect((await temporal.client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
+    } finally {
+      large.remove();
+    }
+  }, 120_000);
+
   /** The commit message of the first request `environment`'s workflow took, from its history. */
   async function keptMessage(environment: string): Promise<string> {
     const history = await temporal.client.workflow.getHandle(environmentWorkflowId(environment)).fetchHistory();

@@ -292,4 +292,36 @@ describe('cfn-gitops start --wait', () => {
       crowdedRepo.remove();
     }
   }, 120_000);
+
+  it('a re-run of a push while it deploys waits for the deployment, and reports its failure as the first run does', async () => {
+    // CI re-running the job of a push used to be answered `duplicate` at once, and passed while
+    // the deployment it repeats was still running, or went on to fail.
+    const rerunRepo = await createRepoWith({ rerun: '1.0.0' });
+    try {
+      const first = await rerunRepo.head();
+      expect((await cliStart(env, rerunRepo, ZEROS, first, { wait: true })).entry('rerun').status).toBe('Succeeded');
+      const second = await rerunRepo.commit('rerun: app 1.1.0', { 'rerun/config.yaml': configYaml('1.1.0') });
+      await aws.control('POST', '/pipelines/cfn-gitops-rerun/next-executions', { outcome: 'Failed', durationMs: 6_000 });
+      const run = startWait(cliEnv, rerunRepo, first, second);
+      await run.line(/^rerun: RunningPipeline /, 30_000);
+
+      const rerun = await cliStart(env, rerunRepo, first, second, { wait: true });
+      const execution = (await aws.executions('cfn-gitops-rerun')).find((e) => e.appVersion === '1.1.0')!;
+      expect(execution.status).toBe('Failed');
+      expect(rerun.entry('rerun')).toMatchObject({ status: 'Failed', error: expect.stringContaining(execution.id) });
+      expect(rerun.code).toBe((await run.done).code);
+      expect(rerun.code).not.toBe(0);
+      // It waited and started nothing: the one execution of 1.1.0 is the first run's.
+      expect((await aws.executions('cfn-gitops-rerun')).filter((e) => e.appVersion === '1.1.0')).toHaveLength(1);
+
+      // A re-run after a success is still a duplicate, and says how the deployment ended.
+      const third = await rerunRepo.commit('rerun: app 1.2.0', { 'rerun/config.yaml': configYaml('1.2.0') });
+      expect((await cliStart(env, rerunRepo, second, third, { wait: true })).entry('rerun').status).toBe('Succeeded');
+      const again = await cliStart(env, rerunRepo, second, third, { wait: true });
+      expect(again.code).toBe(0);
+      expect(again.entry('rerun')).toMatchObject({ status: 'duplicate', message: expect.stringMatching(/already handled .*; Succeeded: rerun: app 1\.2\.0 deployed by execution /) });
+    } finally {
+      rerunRepo.remove();
+    }
+  }, 120_000);
 });
