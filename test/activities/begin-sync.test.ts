@@ -5,7 +5,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import type { StackChange } from '../../activities/cloudformation';
 import { requestToken } from '../../activities/tokens';
 import { ENVIRONMENT_TEMPLATE, executionSettled, PIPELINE_TEMPLATE } from '../emulator/helpers';
-import { BUCKET, failure, newAttempt, REGION, startTier, type ErrorCase, type Tier } from './harness';
+import { BUCKET, CODEPIPELINE_ERRORS, failure, newAttempt, REGION, S3_ERRORS, startTier, type Tier } from './harness';
 
 /**
  * Activity tier, `beginSync`: the common sync in one activity (publish the source, inspect the
@@ -197,28 +197,12 @@ describe('beginSync against the emulator', () => {
     expect(await count('StartPipelineExecution', 'cfn-gitops-lost')).toBe(2);
   });
 
-  /** As codepipeline.test.ts: what startPipelineExecution makes of each, and so beginSync. */
-  const ERRORS: ErrorCase[] = [
-    { code: 'ThrottlingException', status: 400, message: 'Rate exceeded', type: 'AwsThrottled', nonRetryable: false },
-    { code: 'InternalServerException', status: 500, message: 'Internal server error', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'ServiceUnavailableException', status: 503, message: 'Service Unavailable', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'AccessDeniedException', status: 400, message: 'User is not authorized to perform: codepipeline:StartPipelineExecution', type: 'AccessDenied', nonRetryable: true },
-    { code: 'UnrecognizedClientException', status: 400, message: 'The security token included in the request is invalid.', type: 'AccessDenied', nonRetryable: true },
-    { code: 'ConcurrentPipelineExecutionsLimitExceededException', status: 400, message: 'The pipeline has reached the limit for concurrent pipeline executions.', type: 'AwsError', nonRetryable: true },
-  ];
-
-  /** As s3.test.ts: a retryable and a non-retryable upload failure. */
-  const UPLOAD_ERRORS: ErrorCase[] = [
-    { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.', type: 'AwsThrottled', nonRetryable: false },
-    { code: 'AccessDenied', status: 403, message: 'Access Denied', type: 'AccessDenied', nonRetryable: true },
-  ];
-
   describe('each AWS error class', () => {
     beforeAll(async () => {
       await pipeline('errors');
     });
 
-    it.each(ERRORS)('$code ($status) from StartPipelineExecution fails beginSync as $type (nonRetryable: $nonRetryable), and no execution starts', async (error) => {
+    it.each(CODEPIPELINE_ERRORS)('$code ($status) from StartPipelineExecution fails beginSync as $type (nonRetryable: $nonRetryable), and no execution starts', async (error) => {
       const before = (await executions('errors')).length;
       await tier.fault({ service: 'codepipeline', operation: 'StartPipelineExecution', error: { code: error.code, message: error.message, status: error.status }, count: 1 });
       const thrown = await failure(newAttempt().run(tier.activities.beginSync, sync('errors', error.code, '9.0.0')));
@@ -233,7 +217,7 @@ describe('beginSync against the emulator', () => {
       expect(await executions('errors')).toHaveLength(before);
     });
 
-    it.each(UPLOAD_ERRORS)('$code ($status) from the source upload fails beginSync as $type (nonRetryable: $nonRetryable) before the stack is read or the pipeline started', async (error) => {
+    it.each(S3_ERRORS)('$code ($status) from the source upload fails beginSync as $type (nonRetryable: $nonRetryable) before the stack is read or the pipeline started', async (error) => {
       const described = await count('DescribeStacks', 'cfn-gitops-errors-pipeline');
       const started = await count('StartPipelineExecution', 'cfn-gitops-errors');
       await tier.fault({ service: 's3', operation: 'PutObject', error: { code: error.code, message: error.message, status: error.status }, count: 1 });

@@ -3,7 +3,7 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { PipelineRef } from '../../activities/codepipeline';
 import { requestToken } from '../../activities/tokens';
 import { ENVIRONMENT_TEMPLATE, executionSettled, PIPELINE_TEMPLATE } from '../emulator/helpers';
-import { BUCKET, cancellation, failure, newAttempt, REGION, startTier, type ErrorCase, type Tier } from './harness';
+import { BUCKET, cancellation, CODEPIPELINE_ERRORS, failure, newAttempt, REGION, startTier, type Tier } from './harness';
 
 /**
  * Activity tier, CodePipeline: each activity in a mock activity context with the real SDK client
@@ -181,21 +181,12 @@ describe('CodePipeline activities against the emulator', () => {
     expect(calls.map((call) => call.operation).filter((op) => op !== 'ListPipelineExecutions' && op !== 'GetPipelineExecution')).toEqual(['ListTagsForResource', 'StartPipelineExecution']);
   });
 
-  const ERRORS: ErrorCase[] = [
-    { code: 'ThrottlingException', status: 400, message: 'Rate exceeded', type: 'AwsThrottled', nonRetryable: false },
-    { code: 'InternalServerException', status: 500, message: 'Internal server error', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'ServiceUnavailableException', status: 503, message: 'Service Unavailable', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'AccessDeniedException', status: 400, message: 'User is not authorized to perform: codepipeline:StartPipelineExecution', type: 'AccessDenied', nonRetryable: true },
-    { code: 'UnrecognizedClientException', status: 400, message: 'The security token included in the request is invalid.', type: 'AccessDenied', nonRetryable: true },
-    { code: 'ConcurrentPipelineExecutionsLimitExceededException', status: 400, message: 'The pipeline has reached the limit for concurrent pipeline executions.', type: 'AwsError', nonRetryable: true },
-  ];
-
   describe('each AWS error class', () => {
     beforeAll(async () => {
       await pipeline('errors');
     });
 
-    it.each(ERRORS)('$code ($status) from StartPipelineExecution becomes $type (nonRetryable: $nonRetryable), and no execution starts', async (error) => {
+    it.each(CODEPIPELINE_ERRORS)('$code ($status) from StartPipelineExecution becomes $type (nonRetryable: $nonRetryable), and no execution starts', async (error) => {
       const before = (await executions('errors')).length;
       await tier.fault({ service: 'codepipeline', operation: 'StartPipelineExecution', error: { code: error.code, message: error.message, status: error.status }, count: 1 });
       const thrown = await failure(newAttempt().run(tier.activities.startPipelineExecution, { ...ref('errors'), appVersion: '9.0.0', requestKey: `cfn-gitops/errors/${error.code}` }));
@@ -214,7 +205,7 @@ describe('CodePipeline activities against the emulator', () => {
       await tier.fault({ service: 'codepipeline', operation: 'ListTagsForResource', throttleRate: 1 });
       const thrown = await failure(newAttempt().run(tier.activities.startPipelineExecution, { ...ref('errors'), appVersion: '9.0.0', requestKey: 'cfn-gitops/errors/owner' }));
       expect(thrown).toMatchObject({ type: 'AwsThrottled', nonRetryable: false, message: 'errors: ListTagsForResource cfn-gitops-errors: Rate exceeded' });
-      expect(await count('StartPipelineExecution', 'cfn-gitops-errors')).toBe(ERRORS.length);
+      expect(await count('StartPipelineExecution', 'cfn-gitops-errors')).toBe(CODEPIPELINE_ERRORS.length);
       expect(await executions('errors')).toHaveLength(before);
     });
 

@@ -170,3 +170,24 @@ export interface ErrorCase {
   type: string;
   nonRetryable: boolean;
 }
+
+/** CodePipeline's error classes, as AWS sends them, and what a start makes of each. */
+export const CODEPIPELINE_ERRORS: ErrorCase[] = [
+  { code: 'ThrottlingException', status: 400, message: 'Rate exceeded', type: 'AwsThrottled', nonRetryable: false },
+  { code: 'InternalServerException', status: 500, message: 'Internal server error', type: 'AwsUnavailable', nonRetryable: false },
+  { code: 'ServiceUnavailableException', status: 503, message: 'Service Unavailable', type: 'AwsUnavailable', nonRetryable: false },
+  { code: 'AccessDeniedException', status: 400, message: 'User is not authorized to perform: codepipeline:StartPipelineExecution', type: 'AccessDenied', nonRetryable: true },
+  { code: 'UnrecognizedClientException', status: 400, message: 'The security token included in the request is invalid.', type: 'AccessDenied', nonRetryable: true },
+  { code: 'ConcurrentPipelineExecutionsLimitExceededException', status: 400, message: 'The pipeline has reached the limit for concurrent pipeline executions.', type: 'AwsError', nonRetryable: true },
+];
+
+/** S3's error classes, as AWS sends them, and what an upload makes of each. */
+export const S3_ERRORS: ErrorCase[] = [
+  { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.', type: 'AwsThrottled', nonRetryable: false },
+  { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.', type: 'AwsUnavailable', nonRetryable: false },
+  { code: 'ServiceUnavailable', status: 503, message: 'Service is unable to handle request.', type: 'AwsUnavailable', nonRetryable: false },
+  { code: 'AccessDenied', status: 403, message: 'Access Denied', type: 'AccessDenied', nonRetryable: true },
+  { code: 'ExpiredToken', status: 400, message: 'The provided token has expired.', type: 'AccessDenied', nonRetryable: true },
+  { code: 'AllAccessDisabled', status: 403, message: 'All access to this object has been disabled', type: 'AccessDenied', nonRetryable: true },
+  { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size', type: 'AwsError', nonRetryable: true },
+];

@@ -1,6 +1,6 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { strFromU8, unzipSync } from 'fflate';
-import { BUCKET, failure, newAttempt, REGION, startTier, type ErrorCase, type Tier } from './harness';
+import { BUCKET, failure, newAttempt, REGION, S3_ERRORS, startTier, type Tier } from './harness';
 
 /**
  * Activity tier, S3: `publishSource` in a mock activity context with the real SDK client against
@@ -61,17 +61,7 @@ describe('S3 activities against the emulator', () => {
     });
   });
 
-  const ERRORS: ErrorCase[] = [
-    { code: 'SlowDown', status: 503, message: 'Please reduce your request rate.', type: 'AwsThrottled', nonRetryable: false },
-    { code: 'InternalError', status: 500, message: 'We encountered an internal error. Please try again.', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'ServiceUnavailable', status: 503, message: 'Service is unable to handle request.', type: 'AwsUnavailable', nonRetryable: false },
-    { code: 'AccessDenied', status: 403, message: 'Access Denied', type: 'AccessDenied', nonRetryable: true },
-    { code: 'ExpiredToken', status: 400, message: 'The provided token has expired.', type: 'AccessDenied', nonRetryable: true },
-    { code: 'AllAccessDisabled', status: 403, message: 'All access to this object has been disabled', type: 'AccessDenied', nonRetryable: true },
-    { code: 'EntityTooLarge', status: 400, message: 'Your proposed upload exceeds the maximum allowed size', type: 'AwsError', nonRetryable: true },
-  ];
-
-  it.each(ERRORS)('$code ($status) from PutObject becomes $type (nonRetryable: $nonRetryable), and nothing is written', async (error) => {
+  it.each(S3_ERRORS)('$code ($status) from PutObject becomes $type (nonRetryable: $nonRetryable), and nothing is written', async (error) => {
     const environment = `e-${error.code.toLowerCase()}`;
     await tier.fault({ service: 's3', operation: 'PutObject', error: { code: error.code, message: error.message, status: error.status }, count: 1 });
     const thrown = await failure(publish(environment));
