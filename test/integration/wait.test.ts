@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { WorkflowUpdateStage, type Client, type WorkflowUpdateFailedError } from '@temporalio/client';
 import type { ApplicationFailure } from '@temporalio/common';
 import { temporal as proto } from '@temporalio/proto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createRolloutActivities } from '../../activities/rollout';
 import { WATCH_BUSY, watchRequestUpdate } from '../../common/messages';
 import { environmentWorkflowId, shortSha } from '../../common/names';
 import { Action, WatchOutcome } from '../../common/types';
@@ -272,6 +274,11 @@ describe('cfn-gitops start --wait', () => {
       const refused = settled.flatMap((w) => (w.status === 'rejected' ? [w.reason as WorkflowUpdateFailedError] : []));
       expect(waiting).toHaveLength(5);
       expect(refused.map((error) => (error.cause as ApplicationFailure | undefined)?.type)).toEqual(Array(5).fill(WATCH_BUSY));
+      // A rollout's wave refused the same way reads the state now and then, and ends with the deployment
+      // (its client goes through a proxy of its own, which counts what it asked).
+      const waveProxy = await startGrpcProxy(process.env.TEMPORAL_ADDRESS!);
+      const waveTemporal = await connectTemporal(namespace, waveProxy.address);
+      const wave = new MockActivityEnvironment().run(createRolloutActivities({ temporal: waveTemporal.client }).watchWave, { requests: [{ environment: 'crowded', commit: first, action: Action.Sync }] });
 
       // The next push is answered while the first deployment still runs; its `start --wait` finds five
       // watches waiting, reads the state instead, and ends with the result.
@@ -288,6 +295,14 @@ describe('cfn-gitops start --wait', () => {
       expect(stdout).toMatch(/crowded\s+sync\s+1\.1\.0\s+Succeeded\s+crowded: app 1\.1\.0 deployed by execution /);
       expect(calls('QueryWorkflow')).toBeGreaterThanOrEqual(1);
       for (const watcher of waiting) expect(await watcher.result()).toMatchObject({ outcome: WatchOutcome.Ended, result: 'Succeeded' });
+      expect(await wave).toEqual([{ environment: 'crowded', result: 'Succeeded', message: expect.stringMatching(/^crowded: app 1\.0\.0 deployed by execution /) }]);
+      // Its watch was refused (the workflow held as many as it allows), so it read the state, and
+      // asked again after each read: a query is only ever sent after a refusal.
+      const asked = waveProxy.counts();
+      expect(asked.QueryWorkflow).toBeGreaterThanOrEqual(1);
+      expect(asked.UpdateWorkflowExecution).toBeGreaterThanOrEqual(asked.QueryWorkflow!);
+      await waveTemporal.close();
+      await waveProxy.close();
     } finally {
       crowdedRepo.remove();
     }
