@@ -125,7 +125,7 @@ function tooLarge(input: RolloutInput, refusal?: string): Error | undefined {
   const members = input.waves.reduce((sum, wave) => sum + wave.length, 0);
   const size = `its input of ${members} environments is ${(bytes / 2 ** 20).toFixed(1)} MB`;
   return new Error(
-    `rollout of ${shortSha(input.commit)}: ${refusal === undefined ? `${size}, above the ${PAYLOAD_LIMIT_BYTES / 2 ** 20} MB Temporal takes in one payload; nothing was started` : `${size}, and Temporal refused it: ${refusal}`}: ` +
+    `rollout of ${shortSha(input.commit)}: ${refusal === undefined ? `${size}, above the ${PAYLOAD_LIMIT_BYTES / 2 ** 20} MB Temporal takes in one payload; nothing was started` : `${size}, and Temporal refused it (${refusal.replace(/\.$/, '')})`}: ` +
       `split the change over several pushes, or keep large values out of the environments' config.yaml (CloudFormation parameters from SSM, or an S3 object the template reads)`,
   );
 }
