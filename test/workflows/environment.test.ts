@@ -10,7 +10,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { approveSignal, cancelSignal, deploymentProgressSignal, desiredStateSignal, rejectSignal, stateQuery, watchRequestUpdate, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
+import { approveSignal, cancelSignal, desiredStateSignal, rejectSignal, stateQuery, watchRequestUpdate, WorkflowType, type EnvironmentWorkflowInput } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, WatchOutcome, type DesiredState, type EnvironmentState, type PhaseStep } from '../../common/types';
 import type { FreezeWindow } from '../../common/freeze';
@@ -509,28 +509,6 @@ describe('a long-lived environment', () => {
       expect(record(done, 2)).toMatchObject({ result: DeploymentResult.Succeeded, appVersion: '1.1.0' });
       expect(done.history.some((r) => r.appVersion === '0.9.0')).toBe(false);
       expect(done.successfulVersions.map((v) => v.appVersion)).toEqual(['1.1.0', '1.0.0']);
-    }));
-});
-
-describe('a run of an environment workflow', () => {
-  it('continues as new once idle past 500 events, so that a worker without it in its cache replays a short history to wake it', () =>
-    withEnvironment('busy-history', async ({ handle, push: send, waitFor }) => {
-      await send({ sha: 'd1000000', generation: 5, appVersion: '1.0.0' });
-      await waitFor('the first deployment', ended(1));
-      const firstRun = (await handle.describe()).runId;
-      // Messages the workflow takes and ignores (progress of no running deployment): each adds to its history.
-      for (let sent = 0; sent < 520; sent += 20) {
-        await Promise.all(Array.from({ length: 20 }, () => handle.signal(deploymentProgressSignal, { number: 99, phase: DeployPhase.RunningPipeline })));
-      }
-      const next = await poll('a new run', () => handle.describe(), (d) => d.runId !== firstRun && d.status.name === 'RUNNING');
-      const firstRunHistory = await env.client.workflow.getHandle(handle.workflowId, firstRun).fetchHistory();
-      const events = firstRunHistory.events ?? [];
-      expect(events.at(-1)?.eventType).toBe(temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
-      expect(events.length).toBeGreaterThan(500);
-      expect(events.length).toBeLessThan(700);
-      expect(next.runId).not.toBe(firstRun);
-      // The next run carries what it applied.
-      expect(await waitFor('the carried state', (s) => s.deployedVersion === '1.0.0')).toMatchObject({ deploymentCount: 1, applied: { commit: expect.stringMatching(/^d1000000/) } });
     }));
 });
 
