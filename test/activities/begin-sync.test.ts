@@ -1,11 +1,11 @@
 import { DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { GetPipelineExecutionCommand, ListPipelineExecutionsCommand, type PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
+import { GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { strFromU8, unzipSync } from 'fflate';
 import type { StackChange } from '../../activities/cloudformation';
 import { requestToken } from '../../activities/tokens';
 import { ENVIRONMENT_TEMPLATE, executionSettled, PIPELINE_TEMPLATE } from '../emulator/helpers';
-import { BUCKET, CODEPIPELINE_ERRORS, failure, newAttempt, REGION, S3_ERRORS, startTier, type Tier } from './harness';
+import { BUCKET, CODEPIPELINE_ERRORS, failure, newAttempt, pipelineChange, REGION, S3_ERRORS, startTier, type Tier } from './harness';
 
 /**
  * Activity tier, `beginSync`: the common sync in one activity (publish the source, inspect the
@@ -37,42 +37,14 @@ describe('beginSync against the emulator', () => {
 
   const pipelineName = (environment: string) => `cfn-gitops-${environment}`;
   const stackName = (environment: string) => `cfn-gitops-${environment}-pipeline`;
-  const ref = (environment: string) => ({ environment, region: REGION, pipelineName: pipelineName(environment) });
-
-  /** The pipeline stack's desired state as `stackChange` in workflows/deployment.ts builds it. */
-  function change(environment: string, key: string, appVersion = '1.0.0', overrides: Partial<StackChange> = {}): StackChange {
-    return {
-      environment,
-      region: REGION,
-      stackName: stackName(environment),
-      templateBody: PIPELINE_TEMPLATE,
-      parameters: { EnvironmentName: environment, PipelineName: pipelineName(environment), EnvironmentStackName: `cfn-gitops-${environment}`, AppVersion: appVersion, ArtifactBucket: BUCKET },
-      requiredParameters: [],
-      requestKey: `cfn-gitops/${environment}/${key}`,
-      ignoreForUpdate: ['AppVersion'],
-      ...overrides,
-    };
-  }
 
   /** beginSync's input as the deployment workflow passes it. */
   function sync(environment: string, key: string, appVersion: string, overrides: Partial<StackChange> = {}, environmentTemplate = ENVIRONMENT_TEMPLATE): SyncInput {
-    return { change: change(environment, key, appVersion, overrides), bucket: BUCKET, environmentTemplate, pipelineName: pipelineName(environment), appVersion };
+    return { change: pipelineChange(environment, key, appVersion, overrides), bucket: BUCKET, environmentTemplate, pipelineName: pipelineName(environment), appVersion };
   }
 
-  /** The pipeline of an environment, as a first sync leaves it (app 1.0.0): its first execution has ended. Returns that execution's id. */
-  async function pipeline(environment: string): Promise<string> {
-    const a = tier.activities;
-    await newAttempt().run(a.publishSource, { environment, region: REGION, bucket: BUCKET, environmentTemplate: ENVIRONMENT_TEMPLATE });
-    await newAttempt().run(a.createStack, change(environment, '1-sync'));
-    await newAttempt().run(a.waitForStack, { environment, region: REGION, stackName: stackName(environment), operation: 'create' as const });
-    const first = await newAttempt().run(a.findInitialExecution, ref(environment));
-    await executionSettled(tier.aws.cp, pipelineName(environment), first);
-    return first;
-  }
-
-  async function executions(environment: string): Promise<PipelineExecutionSummary[]> {
-    return (await tier.aws.cp.send(new ListPipelineExecutionsCommand({ pipelineName: pipelineName(environment) }))).pipelineExecutionSummaries ?? [];
-  }
+  const pipeline = (environment: string) => tier.firstSync(environment);
+  const executions = (environment: string) => tier.executions(pipelineName(environment));
 
   async function stackOf(name: string): Promise<Stack> {
     return (await tier.aws.cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks![0]!;
@@ -129,7 +101,7 @@ describe('beginSync against the emulator', () => {
   });
 
   it.each([
-    { what: 'a changed parameter', environment: 'param', overrides: { parameters: { ...change('param', 'x').parameters, InstanceType: 't3.small' } } },
+    { what: 'a changed parameter', environment: 'param', overrides: { parameters: { ...pipelineChange('param', 'x').parameters, InstanceType: 't3.small' } } },
     { what: 'a changed template', environment: 'template', overrides: { templateBody: PIPELINE_TEMPLATE_V2 } },
   ])('on a stack that needs an update ($what): uploads the source, returns needsUpdate and starts nothing', async ({ environment, overrides }) => {
     await pipeline(environment);
@@ -145,9 +117,9 @@ describe('beginSync against the emulator', () => {
 
   it('on a stack with an update in progress: returns the stack as it stands and starts nothing; once the update is done, the same sync starts', async () => {
     await pipeline('busy');
-    const larger = { parameters: { ...change('busy', 'x').parameters, InstanceType: 't3.small' } };
+    const larger = { parameters: { ...pipelineChange('busy', 'x').parameters, InstanceType: 't3.small' } };
     await tier.planStacks({ stackName: 'cfn-gitops-busy-pipeline', operation: 'UPDATE', delayMs: 1500 });
-    expect(await newAttempt().run(tier.activities.updateStack, change('busy', '2-sync', '1.0.0', larger))).toBe(true);
+    expect(await newAttempt().run(tier.activities.updateStack, pipelineChange('busy', '2-sync', '1.0.0', larger))).toBe(true);
 
     const input = sync('busy', '3-sync', '3.0.0', larger);
     const busy = await newAttempt().run(tier.activities.beginSync, input);
@@ -165,9 +137,9 @@ describe('beginSync against the emulator', () => {
 
   it('a rolled-back update (UPDATE_ROLLBACK_COMPLETE) leaves a stack that stands: the old desired state starts, the refused one needs an update; UPDATE_ROLLBACK_FAILED starts nothing', async () => {
     await pipeline('rolled');
-    const larger = { parameters: { ...change('rolled', 'x').parameters, InstanceType: 't3.small' } };
+    const larger = { parameters: { ...pipelineChange('rolled', 'x').parameters, InstanceType: 't3.small' } };
     await tier.planStacks({ stackName: 'cfn-gitops-rolled-pipeline', operation: 'UPDATE', failAt: { logicalResourceId: 'Pipeline', reason: 'Internal failure' } });
-    await newAttempt().run(tier.activities.updateStack, change('rolled', '2-sync', '1.0.0', larger));
+    await newAttempt().run(tier.activities.updateStack, pipelineChange('rolled', '2-sync', '1.0.0', larger));
     await failure(newAttempt().run(tier.activities.waitForStack, { environment: 'rolled', region: REGION, stackName: 'cfn-gitops-rolled-pipeline', operation: 'update' as const }));
 
     const refused = await newAttempt().run(tier.activities.beginSync, sync('rolled', '3-sync', '2.0.0', larger));
@@ -179,7 +151,7 @@ describe('beginSync against the emulator', () => {
 
     // A rollback that failed: inspectStack does not compare (needsUpdate false), and the stack is not ready.
     await tier.planStacks({ stackName: 'cfn-gitops-rolled-pipeline', operation: 'UPDATE', endIn: 'UPDATE_ROLLBACK_FAILED' });
-    await newAttempt().run(tier.activities.updateStack, change('rolled', '5-sync', '1.0.0', larger));
+    await newAttempt().run(tier.activities.updateStack, pipelineChange('rolled', '5-sync', '1.0.0', larger));
     await failure(newAttempt().run(tier.activities.waitForStack, { environment: 'rolled', region: REGION, stackName: 'cfn-gitops-rolled-pipeline', operation: 'update' as const }));
     const stuck = await newAttempt().run(tier.activities.beginSync, sync('rolled', '6-sync', '2.0.0'));
     expect(stuck).toEqual({ inspection: { stack: expect.objectContaining({ status: 'UPDATE_ROLLBACK_FAILED' }), needsUpdate: false } });

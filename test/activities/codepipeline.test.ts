@@ -1,8 +1,8 @@
-import { GetPipelineExecutionCommand, ListPipelineExecutionsCommand, type PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
+import { GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import type { PipelineRef } from '../../activities/codepipeline';
 import { requestToken } from '../../activities/tokens';
-import { ENVIRONMENT_TEMPLATE, executionSettled, PIPELINE_TEMPLATE } from '../emulator/helpers';
+import { ENVIRONMENT_TEMPLATE, executionSettled } from '../emulator/helpers';
 import { BUCKET, cancellation, CODEPIPELINE_ERRORS, failure, newAttempt, REGION, startTier, type Tier } from './harness';
 
 /**
@@ -26,28 +26,8 @@ describe('CodePipeline activities against the emulator', () => {
 
   const ref = (environment: string): PipelineRef => ({ environment, region: REGION, pipelineName: `cfn-gitops-${environment}` });
 
-  /** The pipeline of an environment, as a first sync leaves it: its first execution has ended. Returns that execution's id. */
-  async function pipeline(environment: string): Promise<string> {
-    const a = tier.activities;
-    await newAttempt().run(a.publishSource, { environment, region: REGION, bucket: BUCKET, environmentTemplate: ENVIRONMENT_TEMPLATE });
-    await newAttempt().run(a.createStack, {
-      environment,
-      region: REGION,
-      stackName: `cfn-gitops-${environment}-pipeline`,
-      templateBody: PIPELINE_TEMPLATE,
-      parameters: { EnvironmentName: environment, PipelineName: `cfn-gitops-${environment}`, EnvironmentStackName: `cfn-gitops-${environment}`, AppVersion: '1.0.0', ArtifactBucket: BUCKET },
-      requiredParameters: [],
-      requestKey: `cfn-gitops/${environment}/1-sync`,
-    });
-    await newAttempt().run(a.waitForStack, { environment, region: REGION, stackName: `cfn-gitops-${environment}-pipeline`, operation: 'create' as const });
-    const first = await newAttempt().run(a.findInitialExecution, ref(environment));
-    await executionSettled(tier.aws.cp, `cfn-gitops-${environment}`, first);
-    return first;
-  }
-
-  async function executions(environment: string): Promise<PipelineExecutionSummary[]> {
-    return (await tier.aws.cp.send(new ListPipelineExecutionsCommand({ pipelineName: `cfn-gitops-${environment}` }))).pipelineExecutionSummaries ?? [];
-  }
+  const pipeline = (environment: string) => tier.firstSync(environment);
+  const executions = (environment: string) => tier.executions(`cfn-gitops-${environment}`);
 
   async function appVersionOfStack(stackName: string): Promise<string | undefined> {
     const stack = (await tier.aws.cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks![0]!;

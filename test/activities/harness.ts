@@ -1,13 +1,14 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, ListPipelineExecutionsCommand, type PipelineExecutionSummary } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Info } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type ActivityDependencies, type AwsClients } from '../../activities';
+import type { StackChange } from '../../activities/cloudformation';
 import type { CallRecord, EmulatorTiming, ExecutionPlan, FaultInput, OperationRecord, RunningEmulator, StackPlan } from '../../emulator';
-import { control, startTestEmulator } from '../emulator/helpers';
+import { control, ENVIRONMENT_TEMPLATE, executionSettled, PIPELINE_TEMPLATE, startTestEmulator } from '../emulator/helpers';
 
 /**
  * The activity tier's harness: the emulator over HTTP, the real SDK clients pointed at it, the
@@ -58,6 +59,10 @@ export interface Tier {
   planExecutions(pipelineName: string, plan: ExecutionPlan | ExecutionPlan[]): Promise<void>;
   /** Sets the emulator's timing (the returned function puts the old one back). */
   timing(timing: Partial<EmulatorTiming>): Promise<() => Promise<void>>;
+  /** An environment's pipeline as a first sync leaves it (app 1.0.0), made by the activities; returns its first execution's id once that has ended. */
+  firstSync(environment: string): Promise<string>;
+  /** A pipeline's executions, newest first. */
+  executions(pipelineName: string): Promise<PipelineExecutionSummary[]>;
   close(): Promise<void>;
 }
 
@@ -108,6 +113,18 @@ export async function startTier(options: Partial<Omit<ActivityDependencies, 'aws
     async planExecutions(pipelineName, plan) {
       await control(emulator.url, 'POST', `/pipelines/${encodeURIComponent(pipelineName)}/next-executions`, plan);
     },
+    async firstSync(environment) {
+      const pipelineName = `cfn-gitops-${environment}`;
+      await newAttempt().run(activities.publishSource, { environment, region: REGION, bucket: BUCKET, environmentTemplate: ENVIRONMENT_TEMPLATE });
+      await newAttempt().run(activities.createStack, pipelineChange(environment, '1-sync'));
+      await newAttempt().run(activities.waitForStack, { environment, region: REGION, stackName: `${pipelineName}-pipeline`, operation: 'create' as const });
+      const first = await newAttempt().run(activities.findInitialExecution, { environment, region: REGION, pipelineName });
+      await executionSettled(aws.cp, pipelineName, first);
+      return first;
+    },
+    async executions(pipelineName) {
+      return (await aws.cp.send(new ListPipelineExecutionsCommand({ pipelineName }))).pipelineExecutionSummaries ?? [];
+    },
     async timing(timing) {
       const before = await control<EmulatorTiming>(emulator.url, 'GET', '/timing');
       await control(emulator.url, 'PUT', '/timing', timing);
@@ -121,6 +138,21 @@ export async function startTier(options: Partial<Omit<ActivityDependencies, 'aws
       aws.s3.destroy();
       await emulator.close();
     },
+  };
+}
+
+/** An environment's pipeline stack as `stackChange` in workflows/deployment.ts builds it. */
+export function pipelineChange(environment: string, key: string, appVersion = '1.0.0', overrides: Partial<StackChange> = {}): StackChange {
+  return {
+    environment,
+    region: REGION,
+    stackName: `cfn-gitops-${environment}-pipeline`,
+    templateBody: PIPELINE_TEMPLATE,
+    parameters: { EnvironmentName: environment, PipelineName: `cfn-gitops-${environment}`, EnvironmentStackName: `cfn-gitops-${environment}`, AppVersion: appVersion, ArtifactBucket: BUCKET },
+    requiredParameters: [],
+    requestKey: `cfn-gitops/${environment}/${key}`,
+    ignoreForUpdate: ['AppVersion'],
+    ...overrides,
   };
 }
 
