@@ -46,6 +46,7 @@ const executionPlanSchema = z
     action: z.string().min(1).optional(),
     message: z.string().optional(),
     durationMs: z.number().nonnegative().optional(),
+    hold: z.boolean().optional(),
   })
   .strict();
 
@@ -57,6 +58,7 @@ const stackPlanSchema = z
     failAt: z.object({ logicalResourceId: z.string().min(1).optional(), reason: z.string().optional() }).strict().optional(),
     endIn: z.enum(['UPDATE_ROLLBACK_FAILED', 'DELETE_FAILED', 'ROLLBACK_FAILED']).optional(),
     count: z.number().int().positive().optional(),
+    hold: z.boolean().optional(),
   })
   .strict();
 
@@ -180,5 +182,20 @@ export function handleControl(emulator: Emulator, method: string, url: URL, body
     }
     return { status: method === 'POST' ? 201 : 200, body: { pipelineName: name, executions: emulator.plans.list().pipelines[name] ?? [] } };
   }
+  const releaseRoute = /^\/_emulator\/(stacks|pipelines)\/([^/]+)\/release$/.exec(path);
+  if (releaseRoute && method === 'POST') return release(emulator, releaseRoute[1] as 'stacks' | 'pipelines', decodeURIComponent(releaseRoute[2]));
   throw new AwsError('NotFound', `no control route ${route}`, 404);
+}
+
+/** Lets what a plan's `hold` stopped go on: the stack's operation, or the pipeline's executions. */
+function release(emulator: Emulator, kind: 'stacks' | 'pipelines', name: string): ControlResponse {
+  if (kind === 'stacks') {
+    const found = emulator.findStack(name);
+    const operationId = found ? found.region.cfn.release(found.stack) : undefined;
+    if (!operationId) throw new AwsError('NotFound', `stack ${name} has no held operation`, 404);
+    return { status: 200, body: { stackName: name, operationId } };
+  }
+  const region = [...emulator.regions.values()].find((r) => r.pipelines.has(name));
+  if (!region) throw new AwsError('NotFound', `pipeline ${name} does not exist`, 404);
+  return { status: 200, body: { pipelineName: name, released: region.pipelines.release(name) } };
 }

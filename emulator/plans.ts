@@ -15,6 +15,8 @@ export interface StackPlan {
   endIn?: 'UPDATE_ROLLBACK_FAILED' | 'DELETE_FAILED' | 'ROLLBACK_FAILED';
   /** How many operations this plan applies to (default 1). */
   count?: number;
+  /** The operation starts but takes no step until released through the control API. */
+  hold?: boolean;
 }
 
 /**

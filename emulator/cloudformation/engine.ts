@@ -644,6 +644,7 @@ export class CloudFormationEngine {
       onFailure: options.onFailure,
       failed: [],
       changeSetId: options.changeSetId,
+      held: plan?.hold,
     };
     stack.operation = op;
     stack.lastOperations = [{ type, id: operationId }, ...stack.lastOperations.filter((o) => o.type !== type)].slice(0, 5);
@@ -653,9 +654,24 @@ export class CloudFormationEngine {
 
   /** Schedules the next step of the stack's operation. */
   schedule(stack: StackRecord, op: StackOperation): void {
+    if (op.held) return;
     if (op.dueAt === 0) op.dueAt = Date.now() + op.stepMs;
     const delay = op.dueAt - Date.now();
     this.ctx.scheduler.after(delay, () => this.advance(stack.stackId, op.operationId));
+  }
+
+  /**
+   * Lets a held operation take its steps, timed from now.
+   * @returns the operation's id, or undefined when the stack holds none.
+   */
+  release(stack: StackRecord): string | undefined {
+    const op = stack.operation;
+    if (!op?.held) return undefined;
+    op.held = false;
+    op.dueAt = 0;
+    this.schedule(stack, op);
+    this.ctx.changed();
+    return op.operationId;
   }
 
   private advance(stackId: string, operationId: string): void {

@@ -150,6 +150,8 @@ export interface StackOperation {
   stepMs: number;
   /** When the next step is due (epoch ms), so a restored state resumes on time. */
   dueAt: number;
+  /** Takes no step until released through the control API (a plan's `hold`). */
+  held?: boolean;
   /** Desired resources of a create or update, by logical id. */
   target: Record<string, ResolvedResource>;
   /** Resources as they were before an update, for rollback. */

@@ -35,6 +35,11 @@ export class PipelineEngine {
     return new AwsError('PipelineNotFoundException', `Account '${this.ctx.accountId}' does not have a pipeline with name '${name}'`, 400);
   }
 
+  /** Whether a pipeline of this name exists. */
+  has(name: string): boolean {
+    return this.pipelines.has(name);
+  }
+
   /** A pipeline by name. @throws AwsError PipelineNotFoundException. */
   get(name: string): PipelineRecord {
     const pipeline = this.pipelines.get(name);
@@ -206,9 +211,27 @@ export class PipelineEngine {
       status: 'InProgress',
       clientRequestToken: token,
     });
-    this.enterStage(pipeline, execution, 0);
+    if (!plan?.hold) this.enterStage(pipeline, execution, 0);
     this.ctx.changed();
     return execution;
+  }
+
+  /**
+   * Lets the pipeline's held executions (a plan's `hold`) enter their first stage.
+   * @returns the ids released, oldest first.
+   */
+  release(name: string): string[] {
+    const pipeline = this.get(name);
+    const released: string[] = [];
+    for (const id of pipeline.order) {
+      const execution = pipeline.executions.get(id)!;
+      if (!execution.plan?.hold || execution.status !== 'InProgress') continue;
+      execution.plan = { ...execution.plan, hold: false };
+      this.enterStage(pipeline, execution, 0);
+      released.push(id);
+    }
+    if (released.length > 0) this.ctx.changed();
+    return released;
   }
 
   private isCurrent(pipeline: PipelineRecord): boolean {

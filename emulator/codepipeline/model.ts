@@ -52,6 +52,8 @@ export interface ExecutionPlan {
   message?: string;
   /** Total duration of the execution, spread over its actions (deploy actions included). */
   durationMs?: number;
+  /** The execution starts InProgress but enters no stage until released through the control API. */
+  hold?: boolean;
 }
 
 /** One action execution (ListActionExecutions' ActionExecutionDetail). */

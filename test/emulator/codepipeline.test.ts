@@ -106,6 +106,29 @@ describe('CodePipeline over JSON 1.1', () => {
     expect(state.stageStates?.[1].actionStates?.[0].latestExecution?.errorDetails?.message).toBe('Deployment blocked by policy');
   });
 
+  it('holds a planned execution and a stack operation in progress until each is released', async () => {
+    const pipelineName = await environment('held');
+    await control(emulator.url, 'POST', `/pipelines/${pipelineName}/next-executions`, { outcome: 'Succeeded', durationMs: 200, hold: true });
+    await control(emulator.url, 'POST', '/stacks/next-operations', { stackName: 'cfn-gitops-held-env', operation: 'UPDATE', hold: true });
+    const id = await start(pipelineName, '2.0.0');
+    // Held: the execution runs no action however long it waits.
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await aws.cp.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: id }))).pipelineExecution?.status).toBe('InProgress');
+    expect((await aws.cp.send(new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: id } }))).actionExecutionDetails).toEqual([]);
+    expect(await control(emulator.url, 'POST', `/pipelines/${pipelineName}/release`)).toEqual({ pipelineName, released: [id] });
+    // Released, it reaches its deploy, whose stack update is held in turn.
+    const envStatus = async () => (await aws.cfn.send(new DescribeStacksCommand({ StackName: 'cfn-gitops-held-env' }))).Stacks?.[0].StackStatus;
+    await waitFor(envStatus, (status) => status === 'UPDATE_IN_PROGRESS');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await envStatus()).toBe('UPDATE_IN_PROGRESS');
+    expect(await control(emulator.url, 'POST', '/stacks/cfn-gitops-held-env/release')).toMatchObject({ stackName: 'cfn-gitops-held-env', operationId: expect.any(String) });
+    expect((await executionSettled(aws.cp, pipelineName, id)).status).toBe('Succeeded');
+    expect(await appVersion('held')).toBe('2.0.0');
+    // Nothing left to release: a clear 404 names what is missing.
+    await expect(control(emulator.url, 'POST', '/stacks/cfn-gitops-held-env/release')).rejects.toThrow(/cfn-gitops-held-env has no held operation/);
+    expect(await control(emulator.url, 'POST', `/pipelines/${pipelineName}/release`)).toEqual({ pipelineName, released: [] });
+  });
+
   it('fails the deploy action when its stack update rolls back', async () => {
     const pipelineName = await environment('rollback');
     await control(emulator.url, 'POST', '/stacks/next-operations', {

@@ -146,10 +146,17 @@ describe('cfn-gitops start --wait', () => {
 
   it('prints each phase as it happens and the result, and issues no query while it waits', async () => {
     const head = await repo.head();
-    // The new pipeline's first execution runs 4 s: long enough to see its phase printed while it runs.
-    await aws.control('POST', '/pipelines/cfn-gitops-watched/next-executions', { outcome: 'Succeeded', durationMs: 4_000 });
+    // The pipeline stack's creation and the new pipeline's first execution stay in progress until
+    // the CLI has printed their phase, so "printed while AWS was in it" holds on a machine of any speed.
+    await aws.control('POST', '/stacks/next-operations', { stackName: 'cfn-gitops-watched-pipeline', operation: 'CREATE', hold: true });
+    await aws.control('POST', '/pipelines/cfn-gitops-watched/next-executions', { outcome: 'Succeeded', durationMs: 1_000, hold: true });
+    const release = (route: string) => eventually(() => aws.control('POST', route).then(() => true, () => false), `${route} held something to release`);
     const { value: run, calls } = await countCalls(async () => {
       const started = startWait(cliEnv, repo, ZEROS, head);
+      await started.line(/^watched: CreatingPipeline /);
+      await release('/stacks/cfn-gitops-watched-pipeline/release');
+      await started.line(/^watched: RunningPipeline /);
+      await release('/pipelines/cfn-gitops-watched/release');
       await started.done;
       return started;
     });
@@ -176,7 +183,7 @@ describe('cfn-gitops start --wait', () => {
     expect(printed('RunningPipeline')).toBeLessThan(Date.parse(pipelineRun.endedAt!));
     expect(endedAt).toBeGreaterThanOrEqual(Date.parse(pipelineRun.endedAt!));
 
-    // Without polling: no query at all over 6 s of waiting, and one watch Update per answer, each
+    // Without polling: no query at all while it waits, and one watch Update per answer, each
     // answered once (the workflow accepted as many as the CLI sent), never more than the phases and the end.
     expect(calls('QueryWorkflow')).toBe(0);
     const watches = calls('UpdateWorkflowExecution');
