@@ -96,8 +96,11 @@ async function currentDetails(handle: WorkflowHandle): Promise<string> {
   return metadata.currentDetails ?? '';
 }
 
-/** gRPC's DEADLINE_EXCEEDED: a read that outlived its own deadline, asked again. */
-const DEADLINE_EXCEEDED = 4;
+/**
+ * gRPC codes of a read asked again: DEADLINE_EXCEEDED, a read that outlived its own deadline, and
+ * CANCELLED, what the time-skipping server answers instead when the run it held the query for closes.
+ */
+const ASKED_AGAIN = new Set([1, 4]);
 
 /**
  * Reads until `ok` holds. Each read has a deadline of its own: the time-skipping server holds a
@@ -108,7 +111,7 @@ async function poll<T>(what: string, read: () => Promise<T>, ok: (value: T) => b
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await env.client.withDeadline(Date.now() + 2_000, read).catch((error: unknown) => {
-      if ((error as { cause?: { code?: number } }).cause?.code === DEADLINE_EXCEEDED && Date.now() < deadline) return undefined;
+      if (ASKED_AGAIN.has((error as { cause?: { code?: number } }).cause?.code ?? -1) && Date.now() < deadline) return undefined;
       throw error;
     });
     if (value === undefined) continue;
