@@ -38,7 +38,7 @@ export interface EnvironmentWorkflowInput {
   carriedPending?: DesiredState;
   /** The last sync request taken (what self-heal deploys again), carried over by continue-as-new. */
   carriedLastRequest?: DesiredState;
-  /** Continue as new when idle past this many history events (default 2,000); tests set it low. */
+  /** Continue as new when idle past this many history events (default 500; 2,000 for runs begun before that); tests set it low. */
   continueAsNewAfterEvents?: number;
 }
 

@@ -7,8 +7,8 @@
 # when five wait), templates (templates by
 # hash), freeze (pushes held in phase Frozen by a window and by `cfn-gitops freeze`, an override),
 # rollout (waves run, halted after a failed wave, and 600 environments by their shared parts) and expiry (a ttl that passes, a push that
-# does not bring the environment back and one that does, an expires that has passed). Then
-# replays them.
+# does not bring the environment back and one that does, an expires that has passed) and long-lived
+# (a run continuing as new past 500 events while messages arrive). Then replays them.
 #
 # Re-record only when a workflow change is meant to break replay AND no real executions of the
 # old code can exist any more; otherwise keep the committed histories and guard the change with
@@ -26,6 +26,7 @@ CFN_GITOPS_RECORD_HISTORIES=1 npx jest --ci \
   test/integration/templates.test.ts \
   test/integration/freeze.test.ts \
   test/integration/rollout.test.ts \
-  test/integration/expiry.test.ts
+  test/integration/expiry.test.ts \
+  test/integration/long-lived.test.ts
 npx jest --ci test/replay
 echo "histories written to test/histories/; review and commit them"

@@ -29,4 +29,5 @@ export const TEST_NAMESPACES = {
   rollout: 'it-rollout',
   freeze: 'it-freeze',
   expiry: 'it-expiry',
+  longLived: 'it-long-lived',
 } as const;
