@@ -264,6 +264,8 @@ describe('cfn-gitops start --wait', () => {
     // push, a rollout, a dashboard) used to take all of them, and the next push's submit waited
     // for one of them to end.
     const crowdedRepo = await createRepoWith({ crowded: '1.0.0' });
+    let waveProxy: GrpcProxy | undefined;
+    let waveTemporal: { client: Client; close(): Promise<void> } | undefined;
     try {
       const first = await crowdedRepo.head();
       await aws.control('POST', '/pipelines/cfn-gitops-crowded/next-executions', { outcome: 'Succeeded', durationMs: 20_000 });
@@ -283,8 +285,8 @@ describe('cfn-gitops start --wait', () => {
       expect(refused.map((error) => (error.cause as ApplicationFailure | undefined)?.type)).toEqual(Array(5).fill(WATCH_BUSY));
       // A rollout's wave refused the same way reads the state now and then, and ends with the deployment
       // (its client goes through a proxy of its own, which counts what it asked).
-      const waveProxy = await startGrpcProxy(process.env.TEMPORAL_ADDRESS!);
-      const waveTemporal = await connectTemporal(namespace, waveProxy.address);
+      waveProxy = await startGrpcProxy(process.env.TEMPORAL_ADDRESS!);
+      waveTemporal = await connectTemporal(namespace, waveProxy.address);
       const wave = new MockActivityEnvironment().run(createRolloutActivities({ temporal: waveTemporal.client }).watchWave, { requests: [{ environment: 'crowded', commit: first, action: Action.Sync }] });
 
       // The next push is answered while the first deployment still runs; its `start --wait` finds five
@@ -308,9 +310,9 @@ describe('cfn-gitops start --wait', () => {
       const asked = waveProxy.counts();
       expect(asked.QueryWorkflow).toBeGreaterThanOrEqual(1);
       expect(asked.UpdateWorkflowExecution).toBeGreaterThanOrEqual(asked.QueryWorkflow!);
-      await waveTemporal.close();
-      await waveProxy.close();
     } finally {
+      await waveTemporal?.close();
+      await waveProxy?.close();
       crowdedRepo.remove();
     }
   }, 120_000);
