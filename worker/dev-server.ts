@@ -20,6 +20,8 @@ export interface DevServerOptions {
   namespaces?: string[];
   /** Inherit stdio instead of discarding the server's log. */
   verbose?: boolean;
+  /** Dynamic config values, as `--dynamic-config-value` takes them (for example a lower `limit.blobSize.error`). */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 /** A running Temporal dev server. */
@@ -85,6 +87,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (options.uiPort === null) args.push('--headless');
   else args.push('--ui-port', String(options.uiPort ?? 8233));
   if (options.dbFilename) args.push('--db-filename', options.dbFilename);
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTE_TYPES)) args.push('--search-attribute', `${name}=${type}`);
   const child = spawn(findTool('temporal'), args, {
     stdio: options.verbose ? 'inherit' : 'ignore',

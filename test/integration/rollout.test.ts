@@ -11,6 +11,7 @@ import { runCli, startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
+import { freePort, startDevServer } from '../../worker/dev-server';
 import { cliStart, configYaml, connectTemporal, createRepoWith, HISTORIES_DIR, historyFileName, operationsLog, operationsOf, waitForState, workerEnv, ZEROS } from '../support/scenario';
 
 /**
@@ -188,6 +189,35 @@ describe('rollout waves', () => {
       expect((await temporal.client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
     } finally {
       large.remove();
+    }
+  }, 120_000);
+
+  it('a rollout a server with a lower payload limit refuses is refused whole, in the server\'s words', async () => {
+    // 20 environments of 60 KB of parameters each: 1.2 MB, under the 2 MB checked before the start
+    // but over the 1 MB this server takes (its `limit.blobSize.error`), so the refusal is the server's.
+    const namespace = TEST_NAMESPACES.rollout;
+    const server = await startDevServer({ port: await freePort(), uiPort: null, namespaces: [namespace], dynamicConfig: { 'limit.blobSize.error': 2 ** 20, 'limit.blobSize.warn': 2 ** 19 } });
+    const strictEnv = { ...env, TEMPORAL_ADDRESS: server.address };
+    // `start` stores the push's templates through a workflow first: this server needs a worker too.
+    const [strictWorker, strict] = await Promise.all([startWorkerProcess(strictEnv), connectTemporal(namespace, server.address)]);
+    const large = await createTestRepo();
+    try {
+      const parameters = Array.from({ length: 15 }, (_, i) => `  Setting${i}: "${String(i % 10).repeat(4_000)}"`).join('\n');
+      const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[large-00]]\n' };
+      for (let i = 0; i < 20; i++) files[`large-${String(i).padStart(2, '0')}/config.yaml`] = `appVersion: "1.0.0"\nparameters:\n  InstanceType: t3.micro\n${parameters}\n`;
+      const head = await large.commit('large parameters everywhere', files);
+
+      const run = await runCli(['start', '--repo', large.dir, '--before', ZEROS, '--after', head], { env: strictEnv });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`rollout of ${head.slice(0, 7)}: its input of 20 environments is 1\\.\\d MB, and Temporal refused it \\(Blob data size exceeds limit\\)`));
+      expect(run.stderr).toMatch(/split the change over several pushes/);
+      expect((await strict.client.workflow.count(`WorkflowId = '${rolloutWorkflowId(head)}'`)).count).toBe(0);
+      expect((await strict.client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
+    } finally {
+      large.remove();
+      await strictWorker.stop();
+      await strict.close();
+      await server.stop();
     }
   }, 120_000);
 
