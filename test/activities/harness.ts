@@ -114,10 +114,11 @@ export async function startTier(options: Partial<Omit<ActivityDependencies, 'aws
       await control(emulator.url, 'POST', `/pipelines/${encodeURIComponent(pipelineName)}/next-executions`, plan);
     },
     async firstSync(environment) {
+      const change = pipelineChange(environment, '1-sync');
       const pipelineName = `cfn-gitops-${environment}`;
       await newAttempt().run(activities.publishSource, { environment, region: REGION, bucket: BUCKET, environmentTemplate: ENVIRONMENT_TEMPLATE });
-      await newAttempt().run(activities.createStack, pipelineChange(environment, '1-sync'));
-      await newAttempt().run(activities.waitForStack, { environment, region: REGION, stackName: `${pipelineName}-pipeline`, operation: 'create' as const });
+      await newAttempt().run(activities.createStack, change);
+      await newAttempt().run(activities.waitForStack, { environment, region: REGION, stackName: change.stackName, operation: 'create' as const });
       const first = await newAttempt().run(activities.findInitialExecution, { environment, region: REGION, pipelineName });
       await executionSettled(aws.cp, pipelineName, first);
       return first;

@@ -174,19 +174,13 @@ describe('rollout waves', () => {
     // workflow's input may hold. `start` used to fail with the SDK's bare "Failed to start Workflow".
     const large = await createTestRepo();
     try {
-      const names = Array.from({ length: 40 }, (_, i) => `large-${String(i).padStart(2, '0')}`);
-      const parameters = Array.from({ length: 15 }, (_, i) => `  Setting${i}: "${String(i % 10).repeat(4_000)}"`).join('\n');
-      const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[large-00]]\n' };
-      for (const name of names) files[`${name}/config.yaml`] = `appVersion: "1.0.0"\nparameters:\n  InstanceType: t3.micro\n${parameters}\n`;
-      const head = await large.commit('large parameters everywhere', files);
+      const head = await commitLargeConfigs(large, 40);
 
       const run = await runCli(['start', '--repo', large.dir, '--before', ZEROS, '--after', head], { env });
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(new RegExp(`rollout of ${head.slice(0, 7)}: its input of 40 environments is 2\\.\\d MB, above the 2 MB Temporal takes in one payload`));
       expect(run.stderr).toMatch(/split the change over several pushes/);
-      // Nothing half-done: no rollout, and no environment workflow took anything.
-      expect((await temporal.client.workflow.count(`WorkflowId = '${rolloutWorkflowId(head)}'`)).count).toBe(0);
-      expect((await temporal.client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
+      await expectNothingStarted(temporal.client, head);
     } finally {
       large.remove();
     }
@@ -198,28 +192,40 @@ describe('rollout waves', () => {
     const namespace = TEST_NAMESPACES.rollout;
     const server = await startDevServer({ port: await freePort(), uiPort: null, namespaces: [namespace], dynamicConfig: { 'limit.blobSize.error': 2 ** 20, 'limit.blobSize.warn': 2 ** 19 } });
     const strictEnv = { ...env, TEMPORAL_ADDRESS: server.address };
-    // `start` stores the push's templates through a workflow first: this server needs a worker too.
-    const [strictWorker, strict] = await Promise.all([startWorkerProcess(strictEnv), connectTemporal(namespace, server.address)]);
     const large = await createTestRepo();
+    let strictWorker: WorkerProcess | undefined;
+    let strict: { client: Client; close(): Promise<void> } | undefined;
     try {
-      const parameters = Array.from({ length: 15 }, (_, i) => `  Setting${i}: "${String(i % 10).repeat(4_000)}"`).join('\n');
-      const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[large-00]]\n' };
-      for (let i = 0; i < 20; i++) files[`large-${String(i).padStart(2, '0')}/config.yaml`] = `appVersion: "1.0.0"\nparameters:\n  InstanceType: t3.micro\n${parameters}\n`;
-      const head = await large.commit('large parameters everywhere', files);
+      // `start` stores the push's templates through a workflow first: this server needs a worker too.
+      [strictWorker, strict] = await Promise.all([startWorkerProcess(strictEnv), connectTemporal(namespace, server.address)]);
+      const head = await commitLargeConfigs(large, 20);
 
       const run = await runCli(['start', '--repo', large.dir, '--before', ZEROS, '--after', head], { env: strictEnv });
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(new RegExp(`rollout of ${head.slice(0, 7)}: its input of 20 environments is 1\\.\\d MB, and Temporal refused it \\(Blob data size exceeds limit\\)`));
       expect(run.stderr).toMatch(/split the change over several pushes/);
-      expect((await strict.client.workflow.count(`WorkflowId = '${rolloutWorkflowId(head)}'`)).count).toBe(0);
-      expect((await strict.client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
+      await expectNothingStarted(strict.client, head);
     } finally {
       large.remove();
-      await strictWorker.stop();
-      await strict.close();
+      await strictWorker?.stop();
+      await strict?.close();
       await server.stop();
     }
   }, 120_000);
+
+  /** Commits `count` environments (`large-00`…) of 60 KB of parameters each, in one wave; returns the commit. */
+  function commitLargeConfigs(repo: TestRepo, count: number): Promise<string> {
+    const parameters = Array.from({ length: 15 }, (_, i) => `  Setting${i}: "${String(i % 10).repeat(4_000)}"`).join('\n');
+    const files: Record<string, string | null> = { development: null, featureX: null, prod: null, 'common/gitops.yaml': 'waves: [[large-00]]\n' };
+    for (let i = 0; i < count; i++) files[`large-${String(i).padStart(2, '0')}/config.yaml`] = `appVersion: "1.0.0"\nparameters:\n  InstanceType: t3.micro\n${parameters}\n`;
+    return repo.commit('large parameters everywhere', files);
+  }
+
+  /** Nothing half-done: no rollout of `head`, and no environment workflow took anything. */
+  async function expectNothingStarted(client: Client, head: string): Promise<void> {
+    expect((await client.workflow.count(`WorkflowId = '${rolloutWorkflowId(head)}'`)).count).toBe(0);
+    expect((await client.workflow.count(`WorkflowId = '${environmentWorkflowId('large-00')}'`)).count).toBe(0);
+  }
 
   /** The commit message of the first request `environment`'s workflow took, from its history. */
   async function keptMessage(environment: string): Promise<string> {
