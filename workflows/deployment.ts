@@ -84,7 +84,7 @@ type Waits = Pick<Activities, 'waitForStack' | 'findInitialExecution' | 'waitFor
 
 /** Waits, each with its summary in the Temporal UI. */
 function waits(summary: string): Waits {
-  if (!patched(POLL_BETWEEN_ATTEMPTS_PATCH)) return proxyActivities<Activities>({ ...WAIT, summary });
+  if (!inForce(POLL_BETWEEN_ATTEMPTS_PATCH)) return proxyActivities<Activities>({ ...WAIT, summary });
   const polls = proxyActivities<Activities>({ ...POLL, summary });
   return {
     waitForStack: (ref) => polls.waitForStack({ ...ref, betweenAttempts: true }),
@@ -154,6 +154,22 @@ function explained(error: unknown): unknown {
  */
 export const LEAN_PROGRESS_PATCH = 'lean-deployment-progress';
 
+/**
+ * Marks deployments begun with the four patches of this file in force: one marker where each
+ * patch recorded its own, and each marker came with an upsert of TemporalChangeVersion (an event
+ * and a visibility write), so the four cost a deployment eight events. A deployment recorded
+ * before it, or begun by a worker that does not know it, has no such marker and asks each patch.
+ */
+const FOUR_PATCHES_PATCH = 'deployment-patches-in-one';
+
+/** The patches {@link FOUR_PATCHES_PATCH} stands for; one added later is asked with `patched()` alone. */
+type CoveredPatch = typeof POLL_BETWEEN_ATTEMPTS_PATCH | typeof FAST_SYNC_PATCH | typeof VERSION_FROM_EXECUTION_PATCH | typeof LEAN_PROGRESS_PATCH;
+
+/** Whether a covered patch is in force in this deployment. */
+function inForce(patch: CoveredPatch): boolean {
+  return patched(FOUR_PATCHES_PATCH) || patched(patch);
+}
+
 /** The phase a deployment begins in; the environment workflow starts it with this phase. */
 export function firstPhase(action: Action): DeployPhase {
   return action === Action.Delete ? DeployPhase.DeletingEnvironment : DeployPhase.PublishingSource;
@@ -166,7 +182,7 @@ class Progress {
   pipelineExecutionId?: string;
   /** Progress signals on their way (not awaited one by one). */
   private readonly sending: Promise<void>[] = [];
-  private readonly lean = patched(LEAN_PROGRESS_PATCH);
+  private readonly lean = inForce(LEAN_PROGRESS_PATCH);
   constructor(private readonly input: DeploymentInput) {}
 
   /** Resolves once every progress signal sent so far has been delivered or has failed. */
@@ -192,7 +208,7 @@ class Progress {
       phase,
       pipelineExecutionId: this.pipelineExecutionId,
     });
-    if (patched(FAST_SYNC_PATCH)) {
+    if (inForce(FAST_SYNC_PATCH)) {
       // Progress is informative: the deployment goes on while it is delivered, in order.
       this.sending.push(sent.catch((error: unknown) => log.warn('progress signal not delivered', { error: String(error) })));
       return;
@@ -252,7 +268,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   let inspection: StackInspection;
   /** The execution the one-activity start began, when the pipeline stack stood ready. */
   let started: string | undefined;
-  if (patched(FAST_SYNC_PATCH)) {
+  if (inForce(FAST_SYNC_PATCH)) {
     ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync({
       change,
       bucket: settings.artifactBucket,
@@ -332,7 +348,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   // The version the succeeded execution ran with is what its deploy action gave the environment
   // stack: one call fewer per deployment. Without the variable (and in histories recorded before
   // the patch), the stack's parameter is read.
-  const ran = patched(VERSION_FROM_EXECUTION_PATCH) ? outcome.appVersion : undefined;
+  const ran = inForce(VERSION_FROM_EXECUTION_PATCH) ? outcome.appVersion : undefined;
   const deployedVersion =
     ran ??
     (await aws(`read the deployed AppVersion of ${environmentStackName(settings, environment)}`).describeStack({ environment, region, stackName: environmentStackName(settings, environment) }))?.parameters

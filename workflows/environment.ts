@@ -57,6 +57,12 @@ const { getPolicy: getPolicyLocally } = proxyLocalActivities<Activities>({ start
  * upserted only when they change (recorded before: an activity, and every attribute each time).
  */
 const LEAN_TASKS_PATCH = 'lean-environment-tasks';
+/**
+ * Marks histories where a request's phase Queued is not upserted: it lasts only while the policy
+ * is read, a local activity in the same task, and the next phase replaces it in that task
+ * (recorded before: an upsert, an event and a visibility write nobody could see).
+ */
+const QUIET_QUEUED_PATCH = 'queued-not-upserted';
 const { previewStackChanges } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
@@ -343,9 +349,10 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
     log.info('expired: the sync is not deployed', { environment: env.environment, commit: request.commit.sha, rule: lapsed.rule });
     return publish(env);
   }
-  publish(env);
+  const lean = patched(LEAN_TASKS_PATCH);
+  publish(env, { searchAttributes: !(lean && patched(QUIET_QUEUED_PATCH)) });
   // The policy is the worker's settings, read in a moment: a local activity costs no task of its own.
-  const policy: EnvironmentPolicy & { region: string } = await (patched(LEAN_TASKS_PATCH) ? getPolicyLocally : getPolicy)({
+  const policy: EnvironmentPolicy & { region: string } = await (lean ? getPolicyLocally : getPolicy)({
     environment: env.environment,
     repoProtected: request.repoProtected,
     region: request.settings.region,
@@ -471,9 +478,18 @@ async function freezeGate(env: EnvironmentController, work: Work, policy: Enviro
   return true;
 }
 
-/** Search attributes and current details from the state, so the Temporal UI tells the story. */
-function publish(env: EnvironmentController): void {
+/**
+ * Search attributes and current details from the state, so the Temporal UI tells the story;
+ * without `searchAttributes`, the details only (a later publish upserts what changed).
+ */
+function publish(env: EnvironmentController, options: { searchAttributes: boolean } = { searchAttributes: true }): void {
   const state = env.getState();
+  if (options.searchAttributes) upsertChanged(env, state);
+  setCurrentDetails(details(env, state));
+}
+
+/** The search attributes that changed since they were last upserted (all of them in histories before LEAN_TASKS_PATCH). */
+function upsertChanged(env: EnvironmentController, state: EnvironmentState): void {
   const updates: SearchAttributeUpdatePair[] = [
     { key: DEPLOY_PHASE, value: state.phase },
     { key: APP_VERSION, value: state.deployedVersion ?? null },
@@ -488,6 +504,10 @@ function publish(env: EnvironmentController): void {
     for (const { key, value } of changed) env.publishedAttributes.set(key.name, value as string | null);
     if (changed.length) upsertSearchAttributes(changed);
   }
+}
+
+/** The environment workflow's current details in the Temporal UI. */
+function details(env: EnvironmentController, state: EnvironmentState): string {
   const lines = [
     `**${state.environment}**: ${state.phase}`,
     `deployed: ${state.deployedVersion ?? '-'}${state.applied ? ` (${shortSha(state.applied.commit)})` : ''}`,
@@ -506,5 +526,5 @@ function publish(env: EnvironmentController): void {
     state.lastResult ? `last: #${state.lastResult.number} ${state.lastResult.result}: ${state.lastResult.message ?? ''}` : '',
     env.ignoredMessage ? `note: ${env.ignoredMessage}` : '',
   ];
-  setCurrentDetails(lines.filter(Boolean).join('\n\n'));
+  return lines.filter(Boolean).join('\n\n');
 }

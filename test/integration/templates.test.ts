@@ -13,7 +13,8 @@ import { uniqueTaskQueue } from '../support/temporal';
  * Templates travel by content hash: `cfn-gitops start` stores the push's `common/` templates in
  * the artifact bucket once, and desired states, activity inputs and histories carry only the
  * hashes. A pipeline template of about 900 KB (TemplateBody takes 51,200 bytes) deploys through
- * the CLI, and a deployment's histories stay under 20 KB of payloads.
+ * the CLI, and a deployment's histories stay under 20 KB of payloads, with one patch marker and
+ * no upsert of a phase that its own task replaces.
  */
 
 const namespace = TEST_NAMESPACES.templates;
@@ -37,6 +38,23 @@ function payloadBytes(history: temporal.api.history.v1.IHistory): number {
   };
   walk(history.events);
   return bytes;
+}
+
+/** The DeployPhase values a history upserted, in order: what visibility (list filters, the Temporal UI) saw. */
+function upsertedPhases(history: temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const phase = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DeployPhase?.data;
+    return phase ? [JSON.parse(Buffer.from(phase).toString()) as string] : [];
+  });
+}
+
+/** A history's patch markers, and its upserts of the TemporalChangeVersion search attribute that come with them. */
+function patchEvents(history: temporal.api.history.v1.IHistory): { markers: number; changeVersionUpserts: number } {
+  const events = history.events ?? [];
+  return {
+    markers: events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch').length,
+    changeVersionUpserts: events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.TemporalChangeVersion).length,
+  };
 }
 
 describe('templates by hash', () => {
@@ -92,10 +110,15 @@ describe('templates by hash', () => {
       expect(deployments).toHaveLength(2);
       const environmentHistory = await client.workflow.getHandle('cfn-gitops/development').fetchHistory();
       expect(JSON.stringify(environmentHistory)).not.toContain('padding that grows');
+      // Queued lasts while the policy is read, in the task that then sets PublishingSource: not upserted.
+      expect(upsertedPhases(environmentHistory)).toContain('PublishingSource');
+      expect(upsertedPhases(environmentHistory)).not.toContain('Queued');
       const perDeployment: number[] = [];
       for (const id of deployments) {
         const history = await client.workflow.getHandle(id).fetchHistory();
         expect(JSON.stringify(history)).not.toContain('padding that grows');
+        // Every patch a deployment runs with is in one marker (each marker is also an upsert and a visibility write).
+        expect(patchEvents(history)).toEqual({ markers: 1, changeVersionUpserts: 1 });
         perDeployment.push(payloadBytes(history));
       }
       // The environment workflow's whole history covers both deployments.
