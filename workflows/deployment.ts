@@ -33,7 +33,18 @@ export interface DeploymentInput {
   region: string;
   /** The environment workflow to report progress to. */
   parentWorkflowId: string;
+  /**
+   * The sync's first step when the environment workflow took it in its own task: what it found
+   * and did (the source published, the pipeline stack inspected and, when it stood ready, the
+   * execution started), or the failure AWS gave for good, which this deployment fails with.
+   * Absent in deployments started before, and when the step failed there in a way worth
+   * retrying: the deployment takes it again.
+   */
+  begun?: SyncBeginning | { failure: { type?: string; message: string } };
 }
+
+/** What the sync's first step (`beginSync`) found and did. */
+export type SyncBeginning = Awaited<ReturnType<Activities['beginSync']>>;
 
 /** What a successful deployment leaves behind. */
 export interface DeploymentOutcome {
@@ -223,8 +234,12 @@ class Progress {
   }
 }
 
-/** The pipeline stack as a desired state wants it; the approval gate previews the same change. */
-export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, key: string): StackChange {
+/**
+ * The pipeline stack as a desired state wants it; the approval gate previews the same change.
+ * Its request key is the deployment's workflow id and `key`, so that whoever makes the call, the
+ * environment workflow or the deployment, AWS sees one request.
+ */
+export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, key: string, workflowId = workflowInfo().workflowId): StackChange {
   const { desired, region } = input;
   const { environment, settings, config, templates, templateRefs } = desired;
   const parameters: Record<string, string> = {
@@ -246,7 +261,7 @@ export function stackChange(input: Pick<DeploymentInput, 'desired' | 'region'>, 
     ...(templateRefs ? { template: { ...templateRefs.pipeline, bucket: settings.artifactBucket } } : { templateBody: templates!.pipeline }),
     parameters,
     requiredParameters: Object.keys(config!.parameters),
-    requestKey: `${workflowInfo().workflowId}/${key}`,
+    requestKey: `${workflowId}/${key}`,
     ignoreForUpdate: ['AppVersion'],
   };
 }
@@ -257,25 +272,38 @@ function environmentTemplate(desired: DesiredState): { environmentTemplate: stri
   return templateRefs ? { environmentTemplateRef: { ...templateRefs.environment, bucket: settings.artifactBucket } } : { environmentTemplate: templates!.environment };
 }
 
+/** The input of the sync's first step (`beginSync`) for the deployment `workflowId`. */
+export function syncBeginning(input: Pick<DeploymentInput, 'desired' | 'region'>, workflowId: string): Parameters<Activities['beginSync']>[0] {
+  const { desired } = input;
+  return {
+    change: stackChange(input, 'pipeline', workflowId),
+    bucket: desired.settings.artifactBucket,
+    ...environmentTemplate(desired),
+    pipelineName: pipelineName(desired.settings, desired.environment),
+    appVersion: desired.config!.appVersion,
+  };
+}
+
 async function syncEnvironment(input: DeploymentInput, progress: Progress): Promise<DeploymentOutcome> {
   const { desired, region } = input;
   const { environment, settings } = desired;
   const appVersion = desired.config!.appVersion;
   const name = pipelineName(settings, environment);
 
-  await progress.to(DeployPhase.PublishingSource, undefined, 'first');
+  // Begun with the execution started, the deployment starts in RunningPipeline (its first phase).
+  const begun = input.begun && 'inspection' in input.begun ? input.begun : undefined;
+  if (begun?.executionId === undefined) await progress.to(DeployPhase.PublishingSource, undefined, 'first');
+  if (input.begun && 'failure' in input.begun) throw ApplicationFailure.create({ ...input.begun.failure, nonRetryable: true });
   let change = stackChange(input, 'pipeline');
   let inspection: StackInspection;
   /** The execution the one-activity start began, when the pipeline stack stood ready. */
   let started: string | undefined;
-  if (inForce(FAST_SYNC_PATCH)) {
-    ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync({
-      change,
-      bucket: settings.artifactBucket,
-      ...environmentTemplate(desired),
-      pipelineName: name,
-      appVersion,
-    }));
+  if (begun) {
+    ({ inspection, executionId: started } = begun);
+  } else if (inForce(FAST_SYNC_PATCH)) {
+    ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync(
+      syncBeginning(input, workflowInfo().workflowId),
+    ));
   } else {
     await aws(`upload the environment template to s3://${settings.artifactBucket}`).publishSource({ environment, region, bucket: settings.artifactBucket, ...environmentTemplate(desired) });
     inspection = await aws(`inspect ${change.stackName}`).inspectStack(change);
@@ -333,7 +361,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   progress.pipelineExecutionId = executionId;
   let outcome: ExecutionOutcome;
   try {
-    await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`);
+    await progress.to(DeployPhase.RunningPipeline, `app ${appVersion}`, begun?.executionId === undefined ? 'middle' : 'first');
     outcome = await waits(`wait for execution ${executionId} of ${name}`).waitForPipelineExecution({ environment, region, pipelineName: name, executionId });
   } catch (error) {
     if (isCancellation(error)) {

@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   allHandlersFinished,
   ApplicationFailure,
   CancellationScope,
@@ -46,7 +47,8 @@ import { deploymentSummary, deploymentWorkflowId, shortSha } from '../common/nam
 import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState, type WatchRequest } from '../common/types';
-import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, type DeploymentOutcome } from './deployment';
+import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
+import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, syncBeginning, type DeploymentInput, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
@@ -63,6 +65,19 @@ const LEAN_TASKS_PATCH = 'lean-environment-tasks';
  * (recorded before: an upsert, an event and a visibility write nobody could see).
  */
 const QUIET_QUEUED_PATCH = 'queued-not-upserted';
+/**
+ * Marks histories where a sync's first step (publish the source, inspect the pipeline stack and,
+ * when it stands ready, start the execution) is a local activity of the environment workflow's
+ * own task, the one that took the request: the execution starts without waiting for the
+ * deployment workflow's first task and an activity task of its own (recorded before: the
+ * deployment took that step as its first activity, and signalled RunningPipeline).
+ */
+const SYNC_BEGUN_HERE_PATCH = 'sync-begun-in-environment-task';
+/** Few attempts: a step that fails here is taken again by the deployment, whose own retries and failure tell the story. */
+const { beginSync: beginSyncLocally } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1s', maximumAttempts: 2, nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES },
+});
 const { previewStackChanges } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '30 seconds',
@@ -384,17 +399,22 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   if (!(await freezeGate(env, work, policy))) return;
 
   // The deployment's first phase is set here, where it starts (recorded before: Queued, then a signal).
-  const startPhase = patched(LEAN_PROGRESS_PATCH) ? firstPhase(request.action) : DeployPhase.Queued;
-  env.setPhase(startPhase);
-  publish(env);
+  env.setPhase(patched(LEAN_PROGRESS_PATCH) ? firstPhase(request.action) : DeployPhase.Queued);
   const workflowId = deploymentWorkflowId(env.environment, request.action, request.commit.sha, record.number);
   record.workflowId = workflowId;
+  const begun = request.action === Action.Sync && patched(SYNC_BEGUN_HERE_PATCH) ? await beginSyncHere(request, policy.region, workflowId) : undefined;
+  if (begun && 'executionId' in begun && begun.executionId !== undefined) {
+    env.setExecution(begun.executionId);
+    env.setPhase(DeployPhase.RunningPipeline);
+  }
+  const startPhase = env.phase;
+  publish(env);
   let settled = false;
   const scope = new CancellationScope();
   const child = scope.run(() =>
     executeChild(deploymentWorkflow, {
       workflowId,
-      args: [{ desired: request, number: record.number, region: policy.region, parentWorkflowId: workflowInfo().workflowId }],
+      args: [{ desired: request, number: record.number, region: policy.region, parentWorkflowId: workflowInfo().workflowId, ...(begun ? { begun } : {}) }],
       staticSummary: deploymentSummary(env.environment, request.action, request.config?.appVersion, request.commit.sha),
       staticDetails: [
         `**${request.reason}** in commit \`${shortSha(request.commit.sha)}\` by ${request.commit.author.name}`,
@@ -434,6 +454,27 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   await watcher;
   env.finishCurrent(DeploymentResult.Succeeded, outcome.message, now(), outcome.deployedVersion);
   publish(env);
+}
+
+/**
+ * The sync's first step, in this task (see {@link SYNC_BEGUN_HERE_PATCH}). A step that fails in
+ * a way worth retrying is left to the deployment, which takes it again: each of its calls is
+ * idempotent, and the request key is the deployment's, so an execution started here is the one
+ * the deployment would start.
+ */
+async function beginSyncHere(request: DesiredState, region: string, workflowId: string): Promise<DeploymentInput['begun']> {
+  try {
+    return await beginSyncLocally(syncBeginning({ desired: request, region }, workflowId));
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    // A refusal for good (access denied, a template refused) is the deployment's failure, not tried again.
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    if (cause instanceof ApplicationFailure && (cause.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(cause.type ?? ''))) {
+      return { failure: { type: cause.type ?? undefined, message: cause.message } };
+    }
+    log.warn('the sync begins in the deployment instead', { environment: request.environment, error: failureMessage(error) });
+    return undefined;
+  }
 }
 
 /**

@@ -62,7 +62,7 @@ describe('AWS faults', () => {
   });
 
   afterAll(async () => {
-    if (temporal) await recordHistories(temporal.client, 'faults', taskQueue, ['noisy1', 'denied', 'phoenix', 'stuck', 'sticky']);
+    if (temporal) await recordHistories(temporal.client, 'faults', taskQueue, ['noisy1', 'denied', 'phoenix', 'stuck', 'sticky', 'throttled']);
     await worker?.stop();
     await temporal?.close();
     await aws?.close();
@@ -108,6 +108,26 @@ describe('AWS faults', () => {
     // The lost answers were retried: more CreateStack calls than stacks created.
     expect((await callLog(aws, 'CreateStack')).filter((c) => c.target?.startsWith('cfn-gitops-noisy')).length).toBeGreaterThan(2);
     expect(overlaps(ops)).toEqual([]);
+  });
+
+  it("a start the environment workflow's task could not make (throttled on each call of both its attempts) is made by the deployment: one execution, of the new version", async () => {
+    const { repo } = await createEnvironments({ throttled: '1.0.0' });
+    // The worker's AWS clients make 4 attempts per call; the environment workflow's task tries the step twice.
+    const throttles = 4 * 2;
+    await aws.control('POST', '/faults', { operation: 'StartPipelineExecution', error: { code: 'ThrottlingException', message: 'Rate exceeded', status: 400 }, count: throttles });
+    const run = await bump(repo, 'throttled', '1.1.0');
+    expect(run.entry('throttled').status).toBe('Succeeded');
+    const { faults } = await aws.control<{ faults: { injected: number }[] }>('GET', '/faults');
+    expect(faults.map((f) => f.injected)).toEqual([throttles]);
+    expect((await aws.executions('cfn-gitops-throttled')).map((e) => [e.appVersion, e.status])).toEqual([
+      ['1.0.0', 'Succeeded'],
+      ['1.1.0', 'Succeeded'],
+    ]);
+    // The environment workflow's two attempts were throttled; the deployment's own first step started the execution.
+    const state = await environmentState(temporal.client, 'throttled');
+    const history = await temporal.client.workflow.getHandle(state.lastResult!.workflowId!).fetchHistory();
+    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
+    expect(scheduled).toEqual(['beginSync', 'waitForPipelineExecution']);
   });
 
   it('access denied fails the deployment at once: one call, one attempt, and a message naming environment, call, stack and reason', async () => {

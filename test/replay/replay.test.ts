@@ -109,7 +109,7 @@ describe('replay of recorded histories', () => {
     }
   });
 
-  it("cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths, start --wait's watch waiting on a deployment, and freezes", () => {
+  it("cover both workflows and the create, update, delete, approval, cancellation, failure and crash paths, start --wait's watch waiting on a deployment, freezes, and a pipeline started in the environment workflow's task", () => {
     const environments = histories.filter((h) => workflowType(h.history) === 'environmentWorkflow');
     const deployments = histories.filter((h) => workflowType(h.history) === 'deploymentWorkflow');
     expect(environments.length).toBeGreaterThanOrEqual(10);
@@ -124,6 +124,8 @@ describe('replay of recorded histories', () => {
     for (const activity of ['publishSource', 'inspectStack', 'createStack', 'updateStack', 'findInitialExecution', 'startPipelineExecution', 'waitForPipelineExecution', 'stopPipelineExecution', 'deleteStack', 'continueUpdateRollback']) {
       expect([activity, scheduled.has(activity)]).toEqual([activity, true]);
     }
+    // A version bump whose execution the environment workflow's task started: its deployment only waits.
+    expect(deployments.some((h) => activities(h.history).join(',') === 'waitForPipelineExecution')).toBe(true);
     expect(new Set(environments.flatMap((h) => updates(h.history)))).toEqual(new Set(['submit', 'approve', 'watchRequest', 'freeze', 'unfreeze']));
     expect(environments.some((h) => watchThatWaited(h.history))).toBe(true);
     expect(new Set(deployments.map((h) => ending(h.history)))).toEqual(new Set(['Completed', 'Failed', 'Canceled']));
