@@ -272,16 +272,20 @@ function environmentTemplate(desired: DesiredState): { environmentTemplate: stri
   return templateRefs ? { environmentTemplateRef: { ...templateRefs.environment, bucket: settings.artifactBucket } } : { environmentTemplate: templates!.environment };
 }
 
-/** The input of the sync's first step (`beginSync`) for the deployment `workflowId`. */
-export function syncBeginning(input: Pick<DeploymentInput, 'desired' | 'region'>, workflowId: string): Parameters<Activities['beginSync']>[0] {
-  const { desired } = input;
+/** The input of the sync's first step (`beginSync`): `change` is the deployment's pipeline stack change. */
+export function syncBeginning(desired: DesiredState, change: StackChange): Parameters<Activities['beginSync']>[0] {
   return {
-    change: stackChange(input, 'pipeline', workflowId),
+    change,
     bucket: desired.settings.artifactBucket,
     ...environmentTemplate(desired),
     pipelineName: pipelineName(desired.settings, desired.environment),
     appVersion: desired.config!.appVersion,
   };
+}
+
+/** What the sync's first step found and did, when the environment workflow took it; undefined when it failed there. */
+export function begunSync(begun: DeploymentInput['begun']): SyncBeginning | undefined {
+  return begun && 'inspection' in begun ? begun : undefined;
 }
 
 async function syncEnvironment(input: DeploymentInput, progress: Progress): Promise<DeploymentOutcome> {
@@ -291,7 +295,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   const name = pipelineName(settings, environment);
 
   // Begun with the execution started, the deployment starts in RunningPipeline (its first phase).
-  const begun = input.begun && 'inspection' in input.begun ? input.begun : undefined;
+  const begun = begunSync(input.begun);
   if (begun?.executionId === undefined) await progress.to(DeployPhase.PublishingSource, undefined, 'first');
   if (input.begun && 'failure' in input.begun) throw ApplicationFailure.create({ ...input.begun.failure, nonRetryable: true });
   let change = stackChange(input, 'pipeline');
@@ -301,9 +305,7 @@ async function syncEnvironment(input: DeploymentInput, progress: Progress): Prom
   if (begun) {
     ({ inspection, executionId: started } = begun);
   } else if (inForce(FAST_SYNC_PATCH)) {
-    ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync(
-      syncBeginning(input, workflowInfo().workflowId),
-    ));
+    ({ inspection, executionId: started } = await aws(`publish the source, inspect ${change.stackName}, start ${name} with app ${appVersion} if ready`).beginSync(syncBeginning(desired, change)));
   } else {
     await aws(`upload the environment template to s3://${settings.artifactBucket}`).publishSource({ environment, region, bucket: settings.artifactBucket, ...environmentTemplate(desired) });
     inspection = await aws(`inspect ${change.stackName}`).inspectStack(change);

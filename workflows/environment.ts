@@ -48,7 +48,7 @@ import type { EnvironmentPolicy } from '../common/policy';
 import { APP_VERSION, DEPLOY_PHASE, ENVIRONMENT, GIT_COMMIT, SYNC_STATUS } from '../common/search-attributes';
 import { Action, DeployPhase, DeploymentResult, SubmitOutcome, WatchOutcome, type ApprovalDecision, type CancelRequest, type DecisionResult, type DesiredState, type EnvironmentState, type WatchRequest } from '../common/types';
 import { NON_RETRYABLE_ERROR_TYPES } from '../common/errors';
-import { deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, syncBeginning, type DeploymentInput, type DeploymentOutcome } from './deployment';
+import { begunSync, deploymentWorkflow, firstPhase, LEAN_PROGRESS_PATCH, stackChange, syncBeginning, type DeploymentInput, type DeploymentOutcome } from './deployment';
 import { failureMessage } from './failures';
 import { EnvironmentController, type Work } from './environment-state';
 
@@ -403,8 +403,9 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
   const workflowId = deploymentWorkflowId(env.environment, request.action, request.commit.sha, record.number);
   record.workflowId = workflowId;
   const begun = request.action === Action.Sync && patched(SYNC_BEGUN_HERE_PATCH) ? await beginSyncHere(request, policy.region, workflowId) : undefined;
-  if (begun && 'executionId' in begun && begun.executionId !== undefined) {
-    env.setExecution(begun.executionId);
+  const startedHere = begunSync(begun)?.executionId;
+  if (startedHere !== undefined) {
+    env.setExecution(startedHere);
     env.setPhase(DeployPhase.RunningPipeline);
   }
   const startPhase = env.phase;
@@ -464,7 +465,7 @@ async function run(env: EnvironmentController, work: Work): Promise<void> {
  */
 async function beginSyncHere(request: DesiredState, region: string, workflowId: string): Promise<DeploymentInput['begun']> {
   try {
-    return await beginSyncLocally(syncBeginning({ desired: request, region }, workflowId));
+    return await beginSyncLocally(syncBeginning(request, stackChange({ desired: request, region }, 'pipeline', workflowId)));
   } catch (error) {
     if (isCancellation(error)) throw error;
     // A refusal for good (access denied, a template refused) is the deployment's failure, not tried again.

@@ -18,6 +18,7 @@ import {
   operationsOf,
   overlaps,
   recordHistories,
+  scheduledActivities,
   workerEnv,
   ZEROS,
 } from '../support/scenario';
@@ -126,8 +127,7 @@ describe('AWS faults', () => {
     // The environment workflow's two attempts were throttled; the deployment's own first step started the execution.
     const state = await environmentState(temporal.client, 'throttled');
     const history = await temporal.client.workflow.getHandle(state.lastResult!.workflowId!).fetchHistory();
-    const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name] : []));
-    expect(scheduled).toEqual(['beginSync', 'waitForPipelineExecution']);
+    expect(scheduledActivities(history)).toEqual(['beginSync', 'waitForPipelineExecution']);
   });
 
   it('access denied fails the deployment at once: one call, one attempt, and a message naming environment, call, stack and reason', async () => {

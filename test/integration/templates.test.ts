@@ -6,7 +6,7 @@ import { startWorkerProcess, type WorkerProcess } from '../support/cli';
 import { startTestAws, type TestAws } from '../support/aws';
 import type { TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
-import { cliStart, configYaml, connectTemporal, createRepoWith, environmentState, recordHistories, workerEnv, ZEROS } from '../support/scenario';
+import { cliStart, configYaml, connectTemporal, createRepoWith, environmentState, recordHistories, scheduledActivities, workerEnv, ZEROS } from '../support/scenario';
 import { uniqueTaskQueue } from '../support/temporal';
 
 /**
@@ -47,11 +47,6 @@ function upsertedPhases(history: temporal.api.history.v1.IHistory): string[] {
     const phase = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.DeployPhase?.data;
     return phase ? [JSON.parse(Buffer.from(phase).toString()) as string] : [];
   });
-}
-
-/** The names of the activities a history scheduled, in order. */
-function scheduledActivities(history: temporal.api.history.v1.IHistory): string[] {
-  return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : []));
 }
 
 /** The activity types of the local activities among `events`, in order. */

@@ -7,6 +7,7 @@
 import { mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
 import { stateQuery, WorkflowType } from '../../common/messages';
 import { environmentWorkflowId } from '../../common/names';
 import type { EnvironmentState } from '../../common/types';
@@ -90,6 +91,11 @@ export async function cliStart(env: NodeJS.ProcessEnv, repo: TestRepo, before: s
 export async function connectTemporal(namespace: string, address = process.env.TEMPORAL_ADDRESS): Promise<{ client: Client; close(): Promise<void> }> {
   const connection = await Connection.connect({ address });
   return { client: new Client({ connection, namespace }), close: () => connection.close() };
+}
+
+/** The names of the activities a workflow history scheduled, in order. */
+export function scheduledActivities(history: temporal.api.history.v1.IHistory): string[] {
+  return (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.activityType?.name ?? ''] : []));
 }
 
 /** The environment workflow's state, as `cfn-gitops status` reads it. */
