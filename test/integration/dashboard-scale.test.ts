@@ -15,7 +15,7 @@ import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { configYaml, connectTemporal, waitForState, workerEnv, ZEROS } from '../support/scenario';
 import { uniqueTaskQueue } from '../support/temporal';
-import { startServerProcess, until, type ServerProcess } from '../server/harness';
+import { renderedText, startServerProcess, until, type ServerProcess } from '../server/harness';
 
 const ARTIFACTS = path.resolve(__dirname, '..', '..', 'test-artifacts');
 /** Environment workflows made for the test, besides the example repo's three that really deploy. */
@@ -111,7 +111,7 @@ describe('dashboard with 2,000 environments', () => {
       bare.close();
     }
   }
-  const text = async (page: Page, selector: string) => (await page.locator(selector).first().innerText()).replace(/\s+/g, ' ').trim();
+  const text = (page: Page, selector: string) => renderedText(page.locator(selector).first());
 
   beforeAll(async () => {
     const started = Date.now();
@@ -209,7 +209,7 @@ describe('dashboard with 2,000 environments', () => {
     expect(await text(page, '#sync-counts')).toBe('In sync 1,202 Out of sync 201 Drifted 400 Missing 0 Orphaned 0 Progressing 0 Unknown 200 Expired 0');
     expect(await text(page, '#phase-counts')).toBe('Idle 2,002 WaitingForApproval 1');
     expect(await page.locator('article.card').count()).toBe(100);
-    expect(await page.locator('article.card h2').first().innerText()).toBe('app-0000');
+    expect(await text(page, 'article.card h2')).toBe('app-0000');
     expect(await text(page, '.pager')).toBe('‹ Previous 1–100 of 2,003 · page 1 of 21 Next ›');
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard-2000.png') });

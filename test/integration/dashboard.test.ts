@@ -7,7 +7,7 @@ import { createTestRepo, type TestRepo } from '../support/gitops-repo';
 import { workerEnv } from '../support/scenario';
 import { TEST_NAMESPACES } from '../support/namespaces';
 import { uniqueTaskQueue } from '../support/temporal';
-import { startServerProcess, until, type ServerProcess } from '../server/harness';
+import { renderedText, startServerProcess, until, type ServerProcess } from '../server/harness';
 
 const SCREENSHOT = path.resolve(__dirname, '..', '..', 'test-artifacts', 'dashboard.png');
 
@@ -26,9 +26,9 @@ describe('dashboard', () => {
   let page: Page;
   const problems: string[] = [];
 
-  /** The visible text of one environment's card, whitespace folded. */
-  const card = async (environment: string) => ((await page.locator(`article[data-environment="${environment}"]`).innerText()) ?? '').replace(/\s+/g, ' ').trim();
-  const field = (environment: string, name: string) => page.locator(`article[data-environment="${environment}"] [data-field="${name}"]`).innerText();
+  /** The visible text of one environment's card, or of one field on it. */
+  const card = (environment: string) => renderedText(page.locator(`article[data-environment="${environment}"]`));
+  const field = (environment: string, name: string) => renderedText(page.locator(`article[data-environment="${environment}"] [data-field="${name}"]`));
 
   beforeAll(async () => {
     [aws, repo] = await Promise.all([startTestAws(), createTestRepo()]);
@@ -68,7 +68,7 @@ describe('dashboard', () => {
     expect(await page.title()).toBe('cfn-gitops: environments');
     // The server may answer from the status it read as it started, before the push: the page refreshes itself.
     await page.locator('article.card').nth(2).waitFor();
-    expect(await page.locator('article.card h2').allInnerTexts()).toEqual(['development', 'featureX', 'prod']);
+    expect(await page.locator('article.card h2').allTextContents()).toEqual(['development', 'featureX', 'prod']);
     // The page refreshes itself until the deployments are done.
     await until(async () => [await field('development', 'sync'), await field('featureX', 'sync'), await field('prod', 'phase')], (v) => v.join() === 'In sync,In sync,WaitingForApproval', 'development and featureX in sync, prod waiting', 60_000);
     expect(await card('development')).toMatch(/^development In sync Deployed 1\.4\.2 Desired 1\.4\.2 Phase Idle Last result Succeeded \d+s ago Checked \d+s ago Temporal UI$/);
@@ -91,7 +91,7 @@ describe('dashboard', () => {
     await page.locator('#who', { hasText: 'Signed in as Alice Approver' }).waitFor();
     const approve = page.locator('article[data-environment="prod"] button[data-action="approve"]');
     await approve.waitFor();
-    expect(await approve.innerText()).toBe('Approve 1.4.1');
+    expect(await renderedText(approve)).toBe('Approve 1.4.1');
     expect(await page.locator('button[data-action]').count()).toBe(2);
 
     mkdirSync(path.dirname(SCREENSHOT), { recursive: true });

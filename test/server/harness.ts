@@ -1,6 +1,7 @@
 /** The API server as it ships, for the integration tests: `cfn-gitops server` from the built CLI. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import type { Locator } from 'playwright-core';
 import { CLI } from '../support/cli';
 
 /** A running `cfn-gitops server` process. */
@@ -68,4 +69,13 @@ export async function until<T>(read: () => Promise<T>, accept: (value: T) => boo
     if (Date.now() > deadline) throw new Error(`not true after ${timeoutMs} ms: ${what}; last seen: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * An element's visible text in the browser, whitespace folded. The dashboard's cards are
+ * `content-visibility: auto`: a card its refresh has just redrawn reads as "" until Chromium's
+ * next frame lays it out, so an empty text is read again.
+ */
+export function renderedText(locator: Locator): Promise<string> {
+  return until(async () => (await locator.innerText()).replace(/\s+/g, ' ').trim(), (text) => text !== '', 'the element drawn', 5_000);
 }
