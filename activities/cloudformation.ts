@@ -78,7 +78,8 @@ const SUCCESS: Record<StackOperation, ReadonlySet<string>> = {
   any: new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE', 'IMPORT_ROLLBACK_COMPLETE', 'ROLLBACK_COMPLETE', 'DELETE_COMPLETE', 'ROLLBACK_FAILED', 'UPDATE_ROLLBACK_FAILED', 'DELETE_FAILED', 'CREATE_FAILED']),
 };
 
-function tagsOf(stack: Stack): Record<string, string> {
+/** A stack's tags as DescribeStacks gives them, by key. */
+export function tagsOf(stack: Stack): Record<string, string> {
   return Object.fromEntries((stack.Tags ?? []).map((t) => [t.Key!, t.Value ?? '']));
 }
 

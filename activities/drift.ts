@@ -27,6 +27,7 @@ import { policyFor, type PolicySettings } from '../common/policy';
 import { assessSync, unknownFinding, type AssessInput, type Finding, type StackFacts } from '../common/sync';
 import { Action, type EnvironmentState, type SyncReport } from '../common/types';
 import { awsCall } from './aws-errors';
+import { tagsOf } from './cloudformation';
 import { pollUntil, type PollTiming } from './poll';
 
 /**
@@ -138,6 +139,8 @@ export interface DriftDependencies {
   defaultRegion: string;
   /** Environments a sweep checks at once. */
   concurrency: number;
+  /** This installation's id: stacks another installation tagged are not reported as orphans. */
+  installation?: string;
 }
 
 /** Every stack status but DELETE_COMPLETE, for ListStacks. */
@@ -203,6 +206,7 @@ export function createDriftActivities(deps: DriftDependencies) {
         name: stackName,
         status: stack.StackStatus ?? 'UNKNOWN',
         parameters: Object.fromEntries((stack.Parameters ?? []).map((p) => [p.ParameterKey!, p.ParameterValue ?? ''])),
+        tags: tagsOf(stack),
       };
     } catch (error) {
       const err = error as { name?: string; message?: string };
@@ -268,6 +272,7 @@ export function createDriftActivities(deps: DriftDependencies) {
       environmentStackName: environmentStackName(t, t.environment),
       pipelineStackName: pipelineStackName(t, t.environment),
       state,
+      installation: deps.installation,
       aws: {},
     };
     for (;;) {

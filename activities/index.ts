@@ -89,6 +89,7 @@ export function createActivities(deps: ActivityDependencies) {
       timing: deps.timing,
       defaultRegion: deps.defaultRegion,
       concurrency: deps.driftConcurrency ?? 8,
+      installation: deps.installation,
     }),
 
     /**

@@ -38,15 +38,23 @@ export function ownershipProblem(input: OwnershipInput): string | undefined {
     const what = found === undefined ? `it carries no ${ENVIRONMENT_TAG} tag` : `its tag ${ENVIRONMENT_TAG} is "${found}"`;
     return `this ${input.kind} was not created by cfn-gitops for ${environment} (${what}): rename the environment or remove the ${input.kind}`;
   }
-  const theirs = tags[INSTALLATION_TAG];
-  // Stacks made before installations were tagged carry none: the environment tag alone vouches for them.
-  if (installation !== undefined && theirs !== undefined && theirs !== installation) {
+  const theirs = otherInstallation(tags, installation);
+  if (theirs !== undefined) {
     return (
       `this ${input.kind} belongs to another cfn-gitops installation (tag ${INSTALLATION_TAG} is "${theirs}", this worker is "${installation}"): ` +
       `deploy ${environment} from that installation, or set CFN_GITOPS_INSTALLATION=${theirs} on this worker if it takes that installation over`
     );
   }
   return undefined;
+}
+
+/**
+ * The installation the tags name when it is not this one, else undefined. Stacks made before
+ * installations were tagged carry none: the environment tag alone vouches for them.
+ */
+export function otherInstallation(tags: Record<string, string>, installation: string | undefined): string | undefined {
+  const theirs = tags[INSTALLATION_TAG];
+  return installation !== undefined && theirs !== undefined && theirs !== installation ? theirs : undefined;
 }
 
 /**

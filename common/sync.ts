@@ -1,4 +1,5 @@
 import type { Expiry } from './expiry';
+import { otherInstallation } from './ownership';
 import { Action, DeployPhase, DeploymentResult, SyncStatus, type DeploymentRecord, type EnvironmentState, type SyncReport } from './types';
 
 /**
@@ -127,6 +128,7 @@ export interface StackFacts {
   name: string;
   status: string;
   parameters: Record<string, string>;
+  tags: Record<string, string>;
 }
 
 /** What the sweep has asked AWS so far; each answer is given when {@link assessSync} asks for it. */
@@ -147,6 +149,8 @@ export interface AssessInput {
   pipelineStackName: string;
   /** The environment workflow's state; undefined for stacks no workflow owns. */
   state?: EnvironmentState;
+  /** This installation's id (`cfn-gitops:installation`): stacks no workflow owns that another installation tagged are its own. */
+  installation?: string;
   aws: AwsFacts;
 }
 
@@ -200,6 +204,8 @@ export function assessSync(input: AssessInput): Assessment {
   const pipeStack = aws.stacks.pipeline;
   const deployedVersion = envStack?.parameters.AppVersion;
   const stacks = [envStack, pipeStack].filter((s): s is StackFacts => s !== null);
+  // Another installation's stacks under a shared prefix are that installation's to report.
+  if (!input.workflowId && stacks.some((s) => otherInstallation(s.tags, input.installation) !== undefined)) return { done: true };
 
   if (state?.expired) {
     if (stacks.length === 0) return { done: true, finding: { ...syncOnExpired(state.expired), deployedVersion } };

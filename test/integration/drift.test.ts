@@ -141,14 +141,17 @@ describe('drift: git main against AWS', () => {
     await eventually(() => syncStatusIs('featureX', 'OutOfSync'), 'SyncStatus of featureX is OutOfSync');
   });
 
-  it('reports stacks under the prefix with no folder in git as Orphaned, prints a table and exits 0 although not all is Synced', async () => {
-    await aws.cloudFormation.send(
-      new CreateStackCommand({
-        StackName: 'cfn-gitops-ghost',
-        TemplateBody: 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n',
-      }),
-    );
+  it('reports stacks under the prefix with no folder in git as Orphaned, but not another installation\'s; prints a table and exits 0 although not all is Synced', async () => {
+    const handle = 'Resources:\n  Handle:\n    Type: AWS::CloudFormation::WaitConditionHandle\n';
+    await aws.cloudFormation.send(new CreateStackCommand({ StackName: 'cfn-gitops-ghost', TemplateBody: handle }));
+    // Another cfn-gitops installation (another namespace or task queue) in the same account and region.
+    const elsewhere = [
+      { Key: 'cfn-gitops:environment', Value: 'elsewhere' },
+      { Key: 'cfn-gitops:installation', Value: 'other-namespace/other-queue' },
+    ];
+    await aws.cloudFormation.send(new CreateStackCommand({ StackName: 'cfn-gitops-elsewhere-pipeline', TemplateBody: handle, Tags: elsewhere }));
     await eventually(async () => (await aws.stack('cfn-gitops-ghost'))?.StackStatus === 'CREATE_COMPLETE', 'cfn-gitops-ghost created');
+    await eventually(async () => (await aws.stack('cfn-gitops-elsewhere-pipeline'))?.StackStatus === 'CREATE_COMPLETE', 'cfn-gitops-elsewhere-pipeline created');
 
     const result = await drift();
     expect(result.stderr).not.toMatch(/cfn-gitops:/);
@@ -161,6 +164,7 @@ describe('drift: git main against AWS', () => {
     expect(row('ghost')?.slice(0, 4)).toEqual(['ghost', 'Orphaned', '-', '-']);
     expect(row('ghost')?.[5]).toBe('cfn-gitops-ghost exists in AWS but git main has no folder ghost');
     expect(row('prod')?.slice(0, 4)).toEqual(['prod', 'Synced', '1.4.1', '1.4.1']);
+    expect(row('elsewhere')).toBeUndefined();
     expect(result.stdout).toContain('  - CloudFormationRole (AWS::IAM::Role) in cfn-gitops-development-pipeline: deleted');
     expect(result.stdout).toContain('4 environment(s): 1 Drifted, 1 OutOfSync, 1 Orphaned, 1 Synced');
   });

@@ -239,7 +239,7 @@ describe('what the workflow records', () => {
 describe('assessSync: the drift sweep asks AWS only what it needs', () => {
   const COMMIT = 'c0ffee'.padEnd(40, '0');
   const base = (state?: EnvironmentState): AssessInput => ({ environment: 'dev', workflowId: 'cfn-gitops/dev', environmentStackName: 'cfn-gitops-dev', pipelineStackName: 'cfn-gitops-dev-pipeline', state, aws: {} });
-  const stack = (name: string, status = 'UPDATE_COMPLETE', appVersion?: string): StackFacts => ({ name, status, parameters: appVersion ? { AppVersion: appVersion } : {} });
+  const stack = (name: string, status = 'UPDATE_COMPLETE', appVersion?: string, tags: Record<string, string> = {}): StackFacts => ({ name, status, parameters: appVersion ? { AppVersion: appVersion } : {}, tags });
   const deployed = { ...idleState('dev', '1.4.2'), desired: { commit: COMMIT, generation: 1, appVersion: '1.4.2', action: Action.Sync } };
 
   it('asks for the stacks, then a running execution, then drift detection on the stacks that allow it, and then decides', () => {
@@ -270,6 +270,11 @@ describe('assessSync: the drift sweep asks AWS only what it needs', () => {
     const orphan = { ...base(), workflowId: undefined, aws: { stacks: { environment: stack('cfn-gitops-dev', 'UPDATE_COMPLETE', '1.0.0'), pipeline: null } } };
     expect(assessSync(orphan)).toMatchObject({ finding: { status: 'Orphaned', deployedVersion: '1.0.0', message: 'cfn-gitops-dev exists in AWS but git main has no folder dev' } });
     expect(assessSync({ ...base(), aws: { stacks: { environment: null, pipeline: null } } })).toEqual({ done: true });
+    // Another installation's stacks under the same prefix are its own to report; this one's, and untagged ones, are orphans here.
+    const tagged = (installation: string) => ({ ...orphan, installation: 'team-a', aws: { stacks: { environment: orphan.aws.stacks.environment, pipeline: stack('cfn-gitops-dev-pipeline', 'UPDATE_COMPLETE', undefined, { 'cfn-gitops:environment': 'dev', 'cfn-gitops:installation': installation }) } } });
+    expect(assessSync(tagged('team-b'))).toEqual({ done: true });
+    expect(assessSync(tagged('team-a'))).toMatchObject({ finding: { status: 'Orphaned', message: 'cfn-gitops-dev and cfn-gitops-dev-pipeline exist in AWS but git main has no folder dev' } });
+    expect(assessSync({ ...tagged('team-b'), workflowId: 'cfn-gitops/dev' })).toMatchObject({ finding: { status: 'Orphaned' } });
     const behind = { ...base(deployed), aws: { stacks: { environment: stack('cfn-gitops-dev', 'UPDATE_COMPLETE', '0.9.0'), pipeline: stack('cfn-gitops-dev-pipeline') }, runningExecution: null, drift: { drifted: [], failures: [] } } };
     expect(assessSync(behind)).toMatchObject({ finding: { status: 'OutOfSync', message: 'git main says app 1.4.2, cfn-gitops-dev runs 0.9.0' } });
     const outside = { ...base(deployed), aws: { stacks: behind.aws.stacks, runningExecution: 'e-42' } };
